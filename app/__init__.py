@@ -1,0 +1,82 @@
+"""Deskmate: routing, SLA alerts, breaking news and feature-request tracking for a Zendesk support team.
+
+``create_app`` is the only entry point; nothing is connected, read or built at import time.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app import clock, crypto, logs
+from app.config import Settings, load_settings
+from app.db import storage
+from app.plugins import plugin_manager
+from app.slack import slack_clients
+from app.zendesk import zendesk_clients
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Clock | None = None) -> Flask:
+    """Build the Deskmate app.
+
+    Args:
+        config: settings that override the environment and the config file (same names as ``Settings``,
+            lower-case, without the prefix), mostly for tests.
+        app_clock: the clock time-based decisions use (a ``FakeClock`` in tests).
+
+    Raises:
+        app.config.ConfigError: the configuration is invalid; the message names each bad setting.
+    """
+    settings = load_settings(config)
+    app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
+    app.config["DESKMATE"] = settings
+    app.config["SECRET_KEY"] = _secret_key(app, settings)
+    app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_body_bytes * 2
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    logs.configure(settings.resolved_log_format, settings.log_level)
+    crypto.configure(app.config["SECRET_KEY"])
+
+    clock.init_app(app, app_clock)
+    storage.init_app(app)
+    zendesk_clients.init_app(app)
+    slack_clients.init_app(app)
+
+    from app import admin, cli, health, web, webhooks
+
+    web.init_app(app)
+    webhooks.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(admin.bp)
+    plugin_manager.init_app(app)
+    cli.init_app(app)
+
+    if settings.embedded_worker:
+        _start_embedded_worker(app)
+    return app
+
+
+def _secret_key(app: Flask, settings: Settings) -> str:
+    """The configured key; in development a random one kept in ``instance/`` so restarts keep sessions."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _start_embedded_worker(app: Flask) -> None:
+    """One worker thread inside the web process: the embedded default of ``make run``."""
+    from app.worker import Worker
+
+    worker = Worker(app)
+    app.extensions["deskmate.embedded_worker"] = worker
+    threading.Thread(target=worker.run_forever, kwargs={"threads": 1}, name="deskmate-embedded-worker",
+                     daemon=True).start()

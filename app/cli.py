@@ -1,0 +1,185 @@
+"""Operator commands: ``flask db``, ``flask worker``, ``flask accounts``, ``flask tokens``, ``flask work``."""
+
+from __future__ import annotations
+
+import secrets
+import signal
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from rich.console import Console
+from rich.table import Table
+
+from app import migrate, workqueue
+from app.accounts import sync_default_account, upsert_account
+from app.clock import get_clock
+from app.db import storage
+from app.models import Account, ApiToken, WorkItem
+from app.plugins import plugin_manager
+from app.web import hash_token
+
+db_cli = AppGroup("db", help="Database migrations.")
+accounts_cli = AppGroup("accounts", help="Helpdesk accounts served by this deployment.")
+tokens_cli = AppGroup("tokens", help="Admin API tokens.")
+work_cli = AppGroup("work", help="Work items (side effects): inspect and retry.")
+
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="heads", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (core and every enabled plugin), then sync the environment's account."""
+    migrate.upgrade(current_app, revision)
+    view = sync_default_account(current_app, get_clock().now())
+    click.echo(f"database at {revision}" + (f"; account {view.subdomain} synced" if view else ""))
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (for example ``base``)."""
+    migrate.downgrade(current_app, revision)
+    click.echo(f"database at {revision}")
+
+
+@click.command("worker")
+@click.option("--threads", type=int, default=None, help="Drain loops in this process (default: setting).")
+def worker_command(threads: int | None) -> None:
+    """Run a worker: hand events to plugins, perform work items, run timed passes. Stops on SIGTERM."""
+    from app.worker import Worker
+
+    sync_default_account(current_app, get_clock().now())
+    worker = Worker(current_app._get_current_object())  # type: ignore[attr-defined]
+
+    def stop(_signum: int, _frame: Any) -> None:
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    worker.run_forever(threads)
+
+
+@accounts_cli.command("list")
+def accounts_list() -> None:
+    """List accounts (never their secrets)."""
+    table = Table("id", "subdomain", "zendesk account", "rate limit", "webhook secret", "slack", "active")
+    with storage.session() as session:
+        for account in session.scalars(sa.select(Account).order_by(Account.id)):
+            table.add_row(str(account.id), account.subdomain, str(account.zendesk_account_id or ""),
+                          str(account.rate_limit_per_minute), "set" if account.webhook_secret else "missing",
+                          "set" if account.slack_bot_token else "-", "yes" if account.active else "no")
+    Console().print(table)
+
+
+@accounts_cli.command("add")
+@click.option("--subdomain", required=True)
+@click.option("--zendesk-account-id", type=int)
+@click.option("--base-url", help="Only for a helpdesk that is not {subdomain}.zendesk.com (the sandbox).")
+@click.option("--email", required=True)
+@click.option("--api-token", prompt=True, hide_input=True)
+@click.option("--webhook-secret", prompt=True, hide_input=True)
+@click.option("--slack-bot-token", default="", help="Leave empty for no Slack.")
+@click.option("--slack-signing-secret", default="")
+@click.option("--slack-team-id")
+@click.option("--rate-limit", type=int, default=700, show_default=True)
+def accounts_add(subdomain: str, zendesk_account_id: int | None, base_url: str | None, email: str, api_token: str,
+                 webhook_secret: str, slack_bot_token: str, slack_signing_secret: str, slack_team_id: str | None,
+                 rate_limit: int) -> None:
+    """Register (or update) another helpdesk account; secrets are prompted for and stored encrypted."""
+    view = upsert_account(
+        current_app, subdomain=subdomain, now=get_clock().now(), zendesk_account_id=zendesk_account_id,
+        zendesk_base_url=base_url, zendesk_email=email, zendesk_api_token=api_token,
+        webhook_secret=webhook_secret, slack_bot_token=slack_bot_token or None,
+        slack_signing_secret=slack_signing_secret or None, slack_team_id=slack_team_id,
+        rate_limit_per_minute=rate_limit,
+    )
+    click.echo(f"account {view.subdomain} saved (id {view.id})")
+
+
+def _account_id(subdomain: str | None) -> int:
+    with storage.session() as session:
+        if subdomain:
+            account_id = session.scalar(sa.select(Account.id).where(Account.subdomain == subdomain))
+        else:
+            ids = session.scalars(sa.select(Account.id)).all()
+            account_id = ids[0] if len(ids) == 1 else None
+    if account_id is None:
+        raise click.UsageError("name the account with --account SUBDOMAIN")
+    return account_id
+
+
+@tokens_cli.command("create")
+@click.option("--name", required=True, help="Who or what uses the token.")
+@click.option("--account", "subdomain", help="The account's subdomain (optional when there is one account).")
+def tokens_create(name: str, subdomain: str | None) -> None:
+    """Create an admin API token and print it once (only its hash is stored)."""
+    account_id = _account_id(subdomain)
+    token = "dm_" + secrets.token_urlsafe(32)
+    with storage.session() as session:
+        session.add(ApiToken(account_id=account_id, name=name, token_hash=hash_token(token), prefix=token[:8],
+                             created_at=get_clock().now()))
+    click.echo(token)
+
+
+@tokens_cli.command("revoke")
+@click.argument("prefix")
+def tokens_revoke(prefix: str) -> None:
+    """Revoke the token(s) starting with PREFIX (the first 8 characters are shown by ``list``)."""
+    with storage.session() as session:
+        count = session.execute(sa.update(ApiToken).where(ApiToken.prefix == prefix[:8],
+                                                          ApiToken.revoked_at.is_(None))
+                                .values(revoked_at=get_clock().now())).rowcount
+    click.echo(f"revoked {count} token(s)")
+
+
+@tokens_cli.command("list")
+def tokens_list() -> None:
+    table = Table("prefix", "name", "account", "created", "last used", "revoked")
+    with storage.session() as session:
+        for token in session.scalars(sa.select(ApiToken).order_by(ApiToken.id)):
+            table.add_row(token.prefix, token.name, str(token.account_id), token.created_at.isoformat(),
+                          token.last_used_at.isoformat() if token.last_used_at else "",
+                          token.revoked_at.isoformat() if token.revoked_at else "")
+    Console().print(table)
+
+
+@work_cli.command("list")
+@click.option("--state", type=click.Choice(workqueue.STATES), default="failed", show_default=True)
+@click.option("--limit", type=int, default=50, show_default=True)
+def work_list(state: str, limit: int) -> None:
+    """List work items in a state (failed ones by default), newest first."""
+    table = Table("id", "account", "kind", "key", "attempts", "last error")
+    with storage.session() as session:
+        items = session.scalars(sa.select(WorkItem).where(WorkItem.state == state)
+                                .order_by(WorkItem.id.desc()).limit(limit))
+        for item in items:
+            table.add_row(str(item.id), str(item.account_id), item.kind, item.idempotency_key,
+                          f"{item.attempts}/{item.max_attempts}", (item.last_error or "")[:80])
+        counts = workqueue.counts_by_state(session)
+    Console().print(table)
+    click.echo("  ".join(f"{name}: {count}" for name, count in counts.items()))
+
+
+@work_cli.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--account", "subdomain")
+def work_retry(ids: tuple[int, ...], subdomain: str | None) -> None:
+    """Give failed work items (the listed ones, or all of the account's) a fresh set of attempts."""
+    account_id = _account_id(subdomain)
+    with storage.session() as session:
+        count = workqueue.retry_failed(session, account_id=account_id, item_ids=list(ids) or None,
+                                       now=get_clock().now())
+    click.echo(f"{count} work item(s) will be tried again")
+
+
+def init_app(app: Flask) -> None:
+    for group in (db_cli, accounts_cli, tokens_cli, work_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(worker_command)
+    for name, function in plugin_manager.implementations(app, "register_commands"):
+        group = AppGroup(name.replace("_", "-"), help=f"Commands of the {name} plugin.")
+        function(cli=group)
+        if group.commands:
+            app.cli.add_command(group)

@@ -1,0 +1,148 @@
+"""Deskmate's configuration: typed, prefixed, validated once at start-up.
+
+Values come, in rising order of precedence, from the defaults below, an optional TOML file named by
+``DESKMATE_CONFIG_FILE``, the environment (``DESKMATE_*``) and the mapping given to ``create_app``.
+Secrets are ``SecretStr`` so that they never appear in a repr, a log line or a diagnostic page.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_PLUGINS: list[str] = []  # each capability adds its name here when it lands
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot start Deskmate; the message says which setting and why."""
+
+
+class Settings(BaseSettings):
+    """Every setting Deskmate reads. Environment names are the field names upper-cased with ``DESKMATE_``."""
+
+    model_config = SettingsConfigDict(env_prefix="DESKMATE_", extra="forbid", validate_default=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    secret_key: SecretStr | None = None
+    database_url: str = "sqlite:///instance/deskmate.sqlite3"
+    plugins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_PLUGINS))
+    log_format: Literal["json", "text"] | None = None
+    log_level: str = "INFO"
+    public_url: str = "http://127.0.0.1:5000"
+    metrics_token: SecretStr | None = None
+
+    # The account configured from the environment (more can be registered with `flask accounts add`).
+    zendesk_subdomain: str | None = None
+    zendesk_account_id: int | None = None
+    zendesk_base_url: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
+    zendesk_webhook_secret: SecretStr | None = None
+    zendesk_rate_limit_per_minute: int = Field(default=700, ge=10)
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_base_url: str | None = None
+
+    # Inbound webhooks.
+    webhook_max_age_seconds: int = Field(default=300, ge=1)
+    webhook_max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+    # Share of the helpdesk's per-minute limit Deskmate allows itself; the rest is left to agents' other apps.
+    rate_budget_share: float = Field(default=0.85, gt=0, le=1)
+    # Longest Deskmate waits in line for the budget before it defers the work item instead.
+    rate_budget_max_wait_seconds: float = Field(default=2.0, ge=0)
+
+    # Worker and work queue.
+    embedded_worker: bool = False
+    worker_threads: int = Field(default=2, ge=1, le=32)
+    worker_poll_seconds: float = Field(default=0.5, gt=0)
+    worker_lease_seconds: int = Field(default=120, ge=1)
+    worker_batch_size: int = Field(default=200, ge=1)
+    timer_interval_seconds: float = Field(default=5.0, gt=0)
+    work_max_attempts: int = Field(default=8, ge=1)
+    work_backoff_base_seconds: float = Field(default=5.0, gt=0)
+    work_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    # How long a batchable work item waits for company, so that a burst becomes few API calls.
+    batch_linger_seconds: float = Field(default=2.0, ge=0)
+    job_status_timeout_seconds: float = Field(default=60.0, gt=0)
+
+    # Sections for plugins, keyed by plugin name; each plugin validates its own section.
+    plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _split_plugins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key is None or len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("DESKMATE_SECRET_KEY must be set to at least 32 characters in production")
+            if self.zendesk_subdomain and not self.zendesk_webhook_secret:
+                raise ValueError("DESKMATE_ZENDESK_WEBHOOK_SECRET is required in production")
+        if self.zendesk_subdomain and not (self.zendesk_email and self.zendesk_api_token):
+            raise ValueError(
+                "DESKMATE_ZENDESK_EMAIL and DESKMATE_ZENDESK_API_TOKEN are required with DESKMATE_ZENDESK_SUBDOMAIN"
+            )
+        if len(set(self.plugins)) != len(self.plugins):
+            raise ValueError("DESKMATE_PLUGINS names a plugin twice")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def resolved_log_format(self) -> str:
+        return self.log_format or ("json" if self.env == "production" else "text")
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Build the settings from file, environment and ``overrides``.
+
+    Raises:
+        ConfigError: with one line per invalid setting, naming it as the environment would.
+    """
+    file_values: dict[str, Any] = {}
+    config_file = (overrides or {}).get("config_file") or os.environ.get("DESKMATE_CONFIG_FILE")
+    if config_file:
+        path = Path(config_file)
+        try:
+            file_values = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read DESKMATE_CONFIG_FILE {path}: {exc}") from exc
+        file_values = _flatten_file(file_values)
+    merged = dict(overrides or {})
+    merged.pop("config_file", None)
+    try:
+        from_env = Settings()
+        env_values = {name: getattr(from_env, name) for name in from_env.model_fields_set}
+        return Settings.model_validate({**file_values, **env_values, **merged})
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "settings"
+            name = f"DESKMATE_{where.upper()}" if error["loc"] else where
+            lines.append(f"{name}: {error['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def _flatten_file(values: dict[str, Any]) -> dict[str, Any]:
+    """Accept ``[deskmate]`` and ``[plugins.<name>]`` tables as well as top-level keys."""
+    flat = dict(values.pop("deskmate", {}))
+    plugin_tables = values.pop("plugins", None)
+    flat.update(values)
+    if isinstance(plugin_tables, dict):
+        flat["plugin_settings"] = {**flat.get("plugin_settings", {}), **plugin_tables}
+    elif plugin_tables is not None:
+        flat["plugins"] = plugin_tables
+    return flat

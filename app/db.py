@@ -1,0 +1,140 @@
+"""Storage: one SQLAlchemy engine per app, sessions, and the column types every table shares.
+
+SQLite is the embedded default; PostgreSQL is used wherever several processes share the work. Both run the
+same Alembic migrations (``flask db upgrade``), and every query here works on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+EXTENSION_KEY = "deskmate.storage"
+
+# JSON everywhere, stored as JSONB on PostgreSQL so that it can be indexed when a plugin needs it.
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python and naive UTC in the database.
+
+    SQLite has no time zones; storing naive UTC everywhere keeps comparisons identical on both databases.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass a timezone-aware value")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for the core's and every plugin's tables (one metadata, one migration history)."""
+
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+@dataclass
+class _StorageState:
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+class Storage:
+    """The storage extension. Config keys read by ``init_app``: ``database_url`` (``DESKMATE_DATABASE_URL``)."""
+
+    def init_app(self, app: Flask) -> None:
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError("Storage.init_app was called twice on the same app")
+        engine = make_engine(app.config["DESKMATE"].database_url, instance_path=app.instance_path)
+        app.extensions[EXTENSION_KEY] = _StorageState(
+            engine=engine, sessions=sessionmaker(engine, expire_on_commit=False)
+        )
+
+    @staticmethod
+    def _state(app: Flask | None = None) -> _StorageState:
+        app = app or current_app
+        try:
+            return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+        except KeyError:
+            raise RuntimeError("Storage is not initialised: call storage.init_app(app) first") from None
+
+    def engine(self, app: Flask | None = None) -> Engine:
+        return self._state(app).engine
+
+    def sessions(self, app: Flask | None = None) -> sessionmaker[Session]:
+        return self._state(app).sessions
+
+    @contextmanager
+    def session(self, app: Flask | None = None) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any exception."""
+        with self.sessions(app).begin() as session:
+            yield session
+
+
+storage = Storage()
+
+
+def make_engine(url: str, *, instance_path: str | None = None) -> Engine:
+    """Create an engine tuned for Deskmate's access pattern on SQLite or PostgreSQL."""
+    if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:" and not Path(database).is_absolute() and instance_path:
+            # Relative SQLite paths are relative to the working directory; make sure the folder exists.
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling breaks SAVEPOINT (which isolates each plugin's event handling)
+        # and starts transactions as DEFERRED, where a read followed by a write fails with SQLITE_BUSY_SNAPSHOT
+        # whenever another connection wrote in between. So: no driver transactions, and BEGIN IMMEDIATE.
+        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # WAL lets the web process read while the worker writes; busy_timeout makes writers queue, not fail.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def utcnow() -> datetime:
+    """The wall clock in UTC. Code that decides on time asks the app's clock (``app.clock``) instead."""
+    return datetime.now(UTC)

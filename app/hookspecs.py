@@ -1,0 +1,87 @@
+"""The plugin contract: every hook a plugin may implement, each documented in ``docs/plugins.md``.
+
+A plugin is a package ``plugins/<name>/`` whose ``__init__.py`` implements some of these hooks with
+``@hookimpl``. Implementations take only the arguments they use (pluggy passes them by name). A hook exists
+because a plugin needs it; add one here, in ``docs/plugins.md`` and in a test, or not at all.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint
+    from pydantic import BaseModel
+
+    from app.events import Event
+    from app.plugins import PluginContext, SidebarTicket, Timer
+    from app.workqueue import Handler
+
+PROJECT = "deskmate"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def settings_model() -> type[BaseModel]:  # type: ignore[empty-body]
+    """Return the pydantic model of this plugin's settings.
+
+    The model validates ``[plugins.<name>]`` of the config file at start-up, merged with the account's own
+    overrides (``accounts.settings[<name>]``) when a context is built. Every field needs a default.
+    """
+
+
+@hookspec
+def handle_event(event: Event, ctx: PluginContext) -> None:
+    """React to one inbound event (from the helpdesk or emitted by a plugin).
+
+    Runs in the worker, inside the event's transaction and a savepoint of its own: write state through
+    ``ctx.session``, ask for side effects with ``ctx.enqueue`` and tell other plugins with ``ctx.emit``;
+    all of it commits together with the event, or none of it does. Do not call the helpdesk or Slack here.
+    Raising rolls back this plugin's work only; the event is retried later for this plugin alone.
+    """
+
+
+@hookspec
+def register_routes() -> Blueprint | list[Blueprint]:  # type: ignore[empty-body]
+    """Return the Flask blueprint(s) with this plugin's HTTP routes, registered at start-up.
+
+    Views reach the core through ``app.web`` (``current_account``, ``db_session``, ``require_admin``...).
+    """
+
+
+@hookspec
+def register_timers() -> list[Timer]:  # type: ignore[empty-body]
+    """Return the timed passes this plugin needs (``Timer(name, every_seconds, run)``).
+
+    The worker runs ``run(ctx)`` every ``every_seconds`` for each active account, in one transaction. A pass
+    must decide only from the database (read what is due, turn it into work items), so that a restart catches
+    up and two workers running the same pass do nothing twice.
+    """
+
+
+@hookspec
+def register_work_handlers() -> dict[str, Handler]:  # type: ignore[empty-body]
+    """Return ``{kind: handler}`` for the work item kinds this plugin performs (kinds start with its name).
+
+    A handler is ``fn(item, ctx) -> result dict | None`` or a ``BatchHandler``. It raises ``RetryLater``,
+    ``PermanentFailure`` or any exception (retried with backoff). When ``item.is_retry`` it must check whether
+    an earlier attempt already did the side effect.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add this plugin's ``flask <name> ...`` commands to ``cli``."""
+
+
+@hookspec
+def sidebar_panels(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:  # type: ignore[empty-body]
+    """Return this plugin's panel for the agent's sidebar (a JSON-able dict), or None to show nothing.
+
+    Called on every sidebar open: read from the database only; at most one helpdesk call for the whole page
+    is the sidebar's budget, and the core spends it (``ticket`` already holds the ticket and requester).
+    """

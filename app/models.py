@@ -1,0 +1,142 @@
+"""The core's tables: accounts, inbound events, work items, API tokens, worker heartbeats, rate buckets.
+
+Every row that describes helpdesk data carries its ``account_id``: one deployment can serve many helpdesks
+and no query may cross accounts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.crypto import EncryptedString
+from app.db import Base
+
+
+class Account(Base):
+    """One helpdesk account (a Zendesk subdomain) with its credentials, secrets and settings."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subdomain: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    zendesk_account_id: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
+    zendesk_base_url: Mapped[str | None] = mapped_column(sa.String(255))
+    zendesk_email: Mapped[str | None] = mapped_column(sa.String(255))
+    zendesk_api_token: Mapped[str | None] = mapped_column(EncryptedString())
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedString())
+    slack_bot_token: Mapped[str | None] = mapped_column(EncryptedString())
+    slack_signing_secret: Mapped[str | None] = mapped_column(EncryptedString())
+    slack_base_url: Mapped[str | None] = mapped_column(sa.String(255))
+    slack_team_id: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    rate_limit_per_minute: Mapped[int] = mapped_column(default=700)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    def __repr__(self) -> str:  # never shows secrets
+        return f"<Account {self.id} {self.subdomain}>"
+
+
+class InboundEvent(Base):
+    """An event stored on arrival (from a helpdesk webhook or emitted by a plugin) and handed to plugins."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "event_key"),
+        sa.UniqueConstraint("account_id", "invocation_id"),
+        sa.Index("ix_inbound_events_due", "state", "next_attempt_at"),
+        sa.Index("ix_inbound_events_ticket", "account_id", "ticket_id"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(sa.String(32))  # "zendesk" or the emitting plugin's name
+    event_type: Mapped[str] = mapped_column(sa.String(96))
+    ticket_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    event_key: Mapped[str] = mapped_column(sa.String(128))
+    invocation_id: Mapped[str | None] = mapped_column(sa.String(128))
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    pending_plugins: Mapped[list[Any] | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    received_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(sa.String(128))
+    processed_at: Mapped[datetime | None]
+
+
+class WorkItem(Base):
+    """One side effect to perform (an outbox row): unique by its idempotency key within the account."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "idempotency_key"),
+        sa.Index("ix_work_items_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    idempotency_key: Mapped[str] = mapped_column(sa.String(255))
+    payload: Mapped[dict[str, Any]]
+    # The idempotency key of a work item that must be done first; its result is handed to this one.
+    after_key: Mapped[str | None] = mapped_column(sa.String(255))
+    state: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=8)
+    next_attempt_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(sa.String(128))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    result: Mapped[dict[str, Any] | None]
+    created_by: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """An admin API token; only its SHA-256 is stored, the token itself is shown once at creation."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class WorkerHeartbeat(Base):
+    """A worker process's last sign of life, for /healthz and for operators."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    hostname: Mapped[str] = mapped_column(sa.String(255))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    items_done: Mapped[int] = mapped_column(default=0)
+
+
+class RateBucket(Base):
+    """The token bucket of one account's helpdesk API budget, shared by every process through the database."""
+
+    __tablename__ = "rate_buckets"
+
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    api: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    tokens: Mapped[float]
+    refreshed_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]

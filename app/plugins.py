@@ -1,0 +1,256 @@
+"""The plugin manager (pluggy) and what plugins receive: ``PluginContext``, ``Timer``, ``SidebarTicket``.
+
+Plugins are enabled by the ordered list ``DESKMATE_PLUGINS``; each name is the package ``plugins.<name>``.
+Fan-out hooks (events, timers, sidebar panels) call each plugin separately, so one plugin's failure is logged
+with its name and never stops the others (pluggy alone would stop at the first exception).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pluggy
+import sqlalchemy as sa
+from flask import Flask, current_app
+from pydantic import BaseModel, ValidationError
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from app import hookspecs, metrics, workqueue
+from app.accounts import AccountView
+from app.clock import get_clock
+from app.config import ConfigError
+from app.db import storage
+from app.models import InboundEvent
+
+EXTENSION_KEY = "deskmate.plugins"
+log = logging.getLogger("deskmate.plugins")
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A timed pass: ``run(ctx)`` every ``every_seconds`` for each active account."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[PluginContext], None]
+
+
+@dataclass(frozen=True)
+class SidebarTicket:
+    """What the sidebar knows about the open ticket before asking plugins for their panels."""
+
+    id: int
+    subject: str | None
+    status: str | None
+    requester_id: int | None
+    requester_email: str | None
+    requester_name: str | None
+    organization_id: int | None
+    group_id: int | None
+    tags: tuple[str, ...]
+    created_at: datetime | None
+    locale: str = "en"
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+class PluginContext:
+    """What a plugin's hook gets for one account: the transaction, the clock, its settings, the clients.
+
+    Plugins never build clients or sessions of their own; they also never keep a context beyond the call.
+    """
+
+    def __init__(self, app: Flask, plugin: str, account: AccountView, session: Session,
+                 settings: BaseModel | None) -> None:
+        self._app = app
+        self.plugin = plugin
+        self.account = account
+        self.session = session
+        self.settings = settings
+        self.log = logging.getLogger(f"deskmate.plugins.{plugin}")
+
+    @property
+    def config(self) -> Any:
+        """The deployment's settings (``app.config.Settings``), read-only."""
+        return self._app.config["DESKMATE"]
+
+    def now(self) -> datetime:
+        return get_clock(self._app).now()
+
+    def enqueue(self, kind: str, key: str, payload: dict[str, Any], *, due_at: datetime | None = None,
+                after: str | None = None, coalesce: bool = False, max_attempts: int | None = None) -> bool:
+        """Ask for a side effect, in this transaction. False when ``key`` was already enqueued.
+
+        ``coalesce`` delays the item by ``batch_linger_seconds`` so that items due together share a batch
+        (``update_many``); ``after`` names an item that must be done first (its result reaches the handler).
+        """
+        now = self.now()
+        if coalesce and due_at is None:
+            due_at = now + timedelta(seconds=self.config.batch_linger_seconds)
+        return workqueue.enqueue(
+            self.session, account_id=self.account.id, kind=kind, key=key, payload=payload, now=now,
+            due_at=due_at, after=after, max_attempts=max_attempts or self.config.work_max_attempts,
+            created_by=self.plugin,
+        )
+
+    def emit(self, event_type: str, data: dict[str, Any], *, key: str, ticket: dict[str, Any] | None = None,
+             ticket_id: int | None = None) -> bool:
+        """Tell other plugins something happened (``<plugin>.<what>``), through the inbound events table.
+
+        ``key`` makes the emission idempotent (emitting the same key twice stores one event).
+        """
+        if not event_type.startswith(self.plugin + "."):
+            raise ValueError(f"plugin {self.plugin} may only emit events named '{self.plugin}.*'")
+        insert = _insert_for(self.session)(InboundEvent).values(
+            account_id=self.account.id, source=self.plugin, event_type=event_type,
+            ticket_id=ticket_id or (ticket or {}).get("id"), event_key=f"{self.plugin}:{key}", invocation_id=None,
+            payload={"ticket": ticket, "ticket_id": ticket_id, "data": data, "time": self.now().isoformat()},
+            state="pending", attempts=0, received_at=self.now(), next_attempt_at=self.now(),
+        ).on_conflict_do_nothing()
+        return bool(self.session.execute(insert).rowcount)
+
+    def result_of(self, key: str) -> dict[str, Any] | None:
+        """The result of a done work item of this account (e.g. the Slack message to reply under)."""
+        return workqueue.result_of(storage.engine(self._app), self.account.id, key)
+
+    @property
+    def zendesk(self) -> Any:
+        """The account's helpdesk client (``app.zendesk.Zendesk``). For work handlers and commands."""
+        from app.zendesk import zendesk_clients
+
+        return zendesk_clients.for_account(self.account, self._app)
+
+    @property
+    def slack(self) -> WebClient:
+        """The account's Slack client. For work handlers and commands."""
+        from app.slack import slack_clients
+
+        return slack_clients.for_account(self.account, self._app)
+
+    @property
+    def has_slack(self) -> bool:
+        from app.slack import slack_clients
+
+        return slack_clients.has_slack(self.account, self._app)
+
+
+def _caller(impl: pluggy.HookImpl) -> Callable[..., Any]:
+    """Call an implementation with only the arguments it declares, as pluggy itself would."""
+    names = set(impl.argnames)
+
+    def call(**kwargs: Any) -> Any:
+        return impl.function(**{key: value for key, value in kwargs.items() if key in names})
+
+    return call
+
+
+def _insert_for(session: Session) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+class PluginManager:
+    """The extension holding the enabled plugins. Config read by ``init_app``: ``plugins``, ``plugin_settings``."""
+
+    def init_app(self, app: Flask) -> None:
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError("PluginManager.init_app was called twice on the same app")
+        settings = app.config["DESKMATE"]
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        order = []
+        for entry in settings.plugins:
+            # "routing" is Deskmate's plugins.routing; a dotted path names a plugin package of your own.
+            module_name = entry if "." in entry else f"plugins.{entry}"
+            name = entry.rsplit(".", 1)[-1]
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                raise ConfigError(f"DESKMATE_PLUGINS names {entry!r}, but there is no module {module_name}") from exc
+            pm.register(module, name=name)
+            order.append(name)
+        pm.check_pending()  # a misspelt hook name fails at start-up, not silently
+        plugin_settings: dict[str, BaseModel] = {}
+        for impl in pm.hook.settings_model.get_hookimpls():
+            model = impl.function()
+            try:
+                plugin_settings[impl.plugin_name] = model.model_validate(
+                    settings.plugin_settings.get(impl.plugin_name, {}))
+            except ValidationError as exc:
+                raise ConfigError(f"[plugins.{impl.plugin_name}] settings are invalid: {exc}") from exc
+        unknown = set(settings.plugin_settings) - set(order)
+        if unknown:
+            raise ConfigError(f"settings given for plugins that are not enabled: {', '.join(sorted(unknown))}")
+        app.extensions[EXTENSION_KEY] = _State(pm, order, plugin_settings)
+        for impl in pm.hook.register_routes.get_hookimpls():
+            blueprints = impl.function()
+            for blueprint in blueprints if isinstance(blueprints, list) else [blueprints]:
+                app.register_blueprint(blueprint)
+
+    @staticmethod
+    def state(app: Flask | None = None) -> _State:
+        try:
+            return (app or current_app).extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+        except KeyError:
+            raise RuntimeError("PluginManager is not initialised: call plugin_manager.init_app(app)") from None
+
+    def context(self, app: Flask, plugin: str, account: AccountView, session: Session) -> PluginContext:
+        """Build the context a plugin's hook receives for ``account``, with the account's setting overrides."""
+        state = self.state(app)
+        base = state.settings.get(plugin)
+        overrides = account.settings.get(plugin)
+        if base is not None and overrides:
+            base = base.model_validate({**base.model_dump(), **overrides})
+        return PluginContext(app, plugin, account, session, base)
+
+    def implementations(self, app: Flask, hook: str) -> Iterator[tuple[str, Callable[..., Any]]]:
+        """Each enabled plugin's implementation of ``hook``, in the configured plugin order."""
+        state = self.state(app)
+        impls = {impl.plugin_name: impl for impl in getattr(state.pm.hook, hook).get_hookimpls()}
+        for name in state.order:
+            if name in impls:
+                yield name, _caller(impls[name])
+
+    def call_isolated(self, app: Flask, hook: str, plugin: str, function: Callable[..., Any],
+                      **kwargs: Any) -> tuple[bool, Any]:
+        """Call one plugin's hook; log and count a failure with the plugin's name instead of raising."""
+        try:
+            return True, function(**kwargs)
+        except Exception:
+            metrics.PLUGIN_ERRORS.labels(plugin, hook).inc()
+            log.exception("plugin %s failed in %s", plugin, hook, extra={"plugin": plugin, "hook": hook})
+            return False, None
+
+    def work_handlers(self, app: Flask) -> dict[str, workqueue.Handler]:
+        handlers: dict[str, workqueue.Handler] = {}
+        for name, function in self.implementations(app, "register_work_handlers"):
+            for kind, handler in function().items():
+                if not kind.startswith(name + "."):
+                    raise ConfigError(f"plugin {name} registers work kind {kind!r}; kinds must start with '{name}.'")
+                handlers[kind] = handler
+        return handlers
+
+    def timers(self, app: Flask) -> list[tuple[str, Timer]]:
+        return [(name, timer) for name, function in self.implementations(app, "register_timers")
+                for timer in function()]
+
+
+@dataclass
+class _State:
+    pm: pluggy.PluginManager
+    order: list[str]
+    settings: dict[str, BaseModel]
+
+
+plugin_manager = PluginManager()
+
+
+def pending_events(session: Session) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(InboundEvent).where(
+        InboundEvent.state == "pending")) or 0

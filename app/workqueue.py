@@ -1,0 +1,298 @@
+"""Durable work: the outbox of side effects, claimed by workers, retried with backoff, never dropped.
+
+A work item is unique by ``(account_id, idempotency_key)``: enqueueing the same side effect twice is a no-op,
+so an event handled twice, a timer pass run by two workers, or a release run again cannot do anything twice.
+Items are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite serialises writers, so the same
+statement is atomic there). A claimed item carries a lease; when a worker dies, the lease runs out and another
+worker claims the item again, with ``attempts`` telling the handler that it may already have happened.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from app.models import WorkItem
+
+PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
+STATES = (PENDING, RUNNING, DONE, FAILED, CANCELLED)
+
+
+class RetryLater(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a handler to try again at ``at`` without spending an attempt (rate limits, job in progress)."""
+
+    def __init__(self, at: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.at = at
+        self.reason = reason
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when retrying cannot help (record gone, invalid request): the item fails now."""
+
+
+@dataclass(frozen=True)
+class ClaimedItem:
+    """A work item as its handler sees it."""
+
+    id: int
+    account_id: int
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    after_key: str | None
+    result: dict[str, Any] | None
+
+    @property
+    def is_retry(self) -> bool:
+        """True when an earlier attempt may have performed the side effect (check before doing it again)."""
+        return self.attempts > 1
+
+
+@dataclass(frozen=True)
+class Done:
+    result: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    error: str
+    at: datetime | None = None  # None: exponential backoff; a time: deferred without spending an attempt
+
+
+@dataclass(frozen=True)
+class Fail:
+    error: str
+
+
+Outcome = Done | Retry | Fail
+
+
+class WorkContextLike(Protocol):
+    """What a handler gets besides its items; see ``app.worker.WorkContext``."""
+
+    account_id: int
+
+    def now(self) -> datetime: ...
+
+
+SingleHandler = Callable[[ClaimedItem, Any], "dict[str, Any] | None"]
+
+
+@dataclass
+class BatchHandler:
+    """A handler that performs up to ``max_batch`` due items of its kind in one go (e.g. ``update_many``)."""
+
+    run: Callable[[list[ClaimedItem], Any], Mapping[int, Outcome]]
+    max_batch: int = 100
+
+
+Handler = SingleHandler | BatchHandler
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter: attempt n waits a random time up to ``base * 2**(n-1)``."""
+
+    base_seconds: float = 5.0
+    cap_seconds: float = 3600.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempts: int) -> timedelta:
+        ceiling = min(self.cap_seconds, self.base_seconds * (2 ** max(0, attempts - 1)))
+        # Half fixed, half random: never immediate, and retries from many items spread out.
+        return timedelta(seconds=ceiling / 2 + self.rng.uniform(0, ceiling / 2))
+
+
+def _insert(bind: Session | Connection | Engine) -> Any:
+    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(WorkItem)
+
+
+def enqueue(
+    session: Session,
+    *,
+    account_id: int,
+    kind: str,
+    key: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+    due_at: datetime | None = None,
+    after: str | None = None,
+    max_attempts: int = 8,
+    created_by: str | None = None,
+) -> bool:
+    """Add a side effect to the outbox in the caller's transaction. Returns False if its key already exists."""
+    if not key or len(key) > 255:
+        raise ValueError("an idempotency key is required and at most 255 characters long")
+    statement = (
+        _insert(session)
+        .values(
+            account_id=account_id,
+            kind=kind,
+            idempotency_key=key,
+            payload=dict(payload),
+            after_key=after,
+            state=PENDING,
+            attempts=0,
+            max_attempts=max_attempts,
+            next_attempt_at=due_at or now,
+            created_by=created_by,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
+    return bool(session.execute(statement).rowcount)
+
+
+def claim(
+    engine: Engine, *, worker_id: str, now: datetime, lease_seconds: float, limit: int
+) -> list[ClaimedItem]:
+    """Claim up to ``limit`` due items (pending and due, or running with an expired lease)."""
+    w = WorkItem.__table__
+    dependency = sa.alias(w, "dependency")
+    prerequisite_done = sa.exists().where(
+        dependency.c.account_id == w.c.account_id,
+        dependency.c.idempotency_key == w.c.after_key,
+        dependency.c.state == DONE,
+    )
+    due = (
+        sa.select(w.c.id)
+        .where(
+            sa.or_(
+                sa.and_(w.c.state == PENDING, w.c.next_attempt_at <= now),
+                sa.and_(w.c.state == RUNNING, w.c.locked_until < now),
+            ),
+            sa.or_(w.c.after_key.is_(None), prerequisite_done),
+        )
+        .order_by(w.c.next_attempt_at, w.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        sa.update(w)
+        .where(w.c.id.in_(due.scalar_subquery()))
+        .values(
+            state=RUNNING,
+            attempts=w.c.attempts + 1,
+            locked_by=worker_id,
+            locked_until=now + timedelta(seconds=lease_seconds),
+            updated_at=now,
+        )
+        .returning(
+            w.c.id, w.c.account_id, w.c.kind, w.c.idempotency_key, w.c.payload, w.c.attempts,
+            w.c.max_attempts, w.c.after_key, w.c.result,
+        )
+    )
+    with engine.begin() as connection:
+        rows = connection.execute(statement).all()
+    claimed, exhausted = [], []
+    for row in rows:
+        if row.attempts > row.max_attempts:
+            exhausted.append(row.id)
+            continue
+        claimed.append(
+            ClaimedItem(row.id, row.account_id, row.kind, row.idempotency_key, row.payload, row.attempts,
+                        row.max_attempts, row.after_key, row.result)
+        )
+    for item_id in exhausted:
+        finish(engine, item_id, Fail("attempts exhausted: the worker running it was lost"), worker_id=worker_id,
+               now=now, attempts=None, backoff=Backoff())
+    claimed.sort(key=lambda item: item.id)
+    return claimed
+
+
+def finish(
+    engine: Engine,
+    item_id: int,
+    outcome: Outcome,
+    *,
+    worker_id: str,
+    now: datetime,
+    attempts: int | None,
+    backoff: Backoff,
+    max_attempts: int | None = None,
+) -> str:
+    """Record an item's outcome and return its new state. Only the worker holding the lease may finish it."""
+    w = WorkItem.__table__
+    mine = sa.and_(w.c.id == item_id, w.c.state == RUNNING, w.c.locked_by == worker_id)
+    release = {"locked_by": None, "locked_until": None, "updated_at": now}
+    with engine.begin() as connection:
+        if isinstance(outcome, Done):
+            values: dict[str, Any] = {**release, "state": DONE, "result": outcome.result, "finished_at": now,
+                                      "last_error": None}
+            new_state = DONE
+        elif isinstance(outcome, Retry) and outcome.at is not None:
+            values = {**release, "state": PENDING, "next_attempt_at": outcome.at, "last_error": outcome.error,
+                      "attempts": sa.func.max(w.c.attempts - 1, 0) if engine.dialect.name == "sqlite"
+                      else sa.func.greatest(w.c.attempts - 1, 0)}
+            new_state = PENDING
+        elif isinstance(outcome, Retry) and (attempts is None or max_attempts is None or attempts < max_attempts):
+            delay = backoff.delay(attempts or 1)
+            values = {**release, "state": PENDING, "next_attempt_at": now + delay, "last_error": outcome.error}
+            new_state = PENDING
+        else:
+            error = outcome.error if isinstance(outcome, (Fail, Retry)) else "failed"
+            values = {**release, "state": FAILED, "last_error": error, "finished_at": now}
+            new_state = FAILED
+        changed = connection.execute(sa.update(w).where(mine).values(**values)).rowcount
+        if not changed:
+            return "lost"
+        if new_state == FAILED:
+            _fail_dependents(connection, item_id, now)
+    return new_state
+
+
+def _fail_dependents(connection: Connection, item_id: int, now: datetime) -> None:
+    """Items waiting on a failed item can never run; fail them too, visibly, so nothing waits forever."""
+    w = WorkItem.__table__
+    failed = connection.execute(sa.select(w.c.account_id, w.c.idempotency_key).where(w.c.id == item_id)).one()
+    pending = [failed]
+    while pending:
+        account_id, key = pending.pop()
+        rows = connection.execute(
+            sa.update(w)
+            .where(w.c.account_id == account_id, w.c.after_key == key, w.c.state == PENDING)
+            .values(state=FAILED, last_error=f"prerequisite {key} failed", finished_at=now, updated_at=now)
+            .returning(w.c.account_id, w.c.idempotency_key)
+        ).all()
+        pending.extend((row.account_id, row.idempotency_key) for row in rows)
+
+
+def result_of(engine: Engine, account_id: int, key: str) -> dict[str, Any] | None:
+    """The stored result of a done item (for example the Slack message a thread reply belongs to)."""
+    w = WorkItem.__table__
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(w.c.result).where(w.c.account_id == account_id, w.c.idempotency_key == key, w.c.state == DONE)
+        ).first()
+    return row.result if row else None
+
+
+def retry_failed(session: Session, *, account_id: int, item_ids: Iterable[int] | None, now: datetime) -> int:
+    """Give failed items (all of the account's, or the listed ones) a fresh set of attempts."""
+    statement = sa.update(WorkItem).where(WorkItem.account_id == account_id, WorkItem.state == FAILED)
+    if item_ids is not None:
+        statement = statement.where(WorkItem.id.in_(list(item_ids)))
+    statement = statement.values(state=PENDING, attempts=0, next_attempt_at=now, updated_at=now, finished_at=None)
+    return session.execute(statement).rowcount
+
+
+def counts_by_state(session: Session, account_id: int | None = None) -> dict[str, int]:
+    statement = sa.select(WorkItem.state, sa.func.count()).group_by(WorkItem.state)
+    if account_id is not None:
+        statement = statement.where(WorkItem.account_id == account_id)
+    counts = dict.fromkeys(STATES, 0)
+    counts.update({state: count for state, count in session.execute(statement).all()})
+    return counts
