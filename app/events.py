@@ -202,7 +202,9 @@ class Event:
 
     @property
     def ticket_id(self) -> int | None:
-        return self.ticket.id if self.ticket else (self.subject_id if self.type.startswith("ticket.") else None)
+        if self.ticket is not None:
+            return self.ticket.id
+        return self.subject_id if self.source != "zendesk" or self.type.startswith("ticket.") else None
 
 
 @dataclass(frozen=True)

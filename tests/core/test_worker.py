@@ -1,0 +1,190 @@
+"""The one path of every event: stored -> plugins -> work items -> performed once, retried, never dropped."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from app import workqueue
+from app.db import storage
+from app.models import InboundEvent, WorkItem
+from tests.conftest import ticket_event
+from tests.core import sample_plugin
+
+
+@pytest.fixture
+def app_config(app_config):
+    app_config["plugins"] = ["tests.core.sample_plugin"]
+    app_config["plugin_settings"] = {"sample_plugin": {"greeting": "ciao"}}
+    sample_plugin.reset()
+    return app_config
+
+
+def items(app) -> list[WorkItem]:
+    with storage.session(app) as session:
+        return list(session.scalars(sa.select(WorkItem).order_by(WorkItem.id)))
+
+
+def events(app) -> list[InboundEvent]:
+    with storage.session(app) as session:
+        return list(session.scalars(sa.select(InboundEvent).order_by(InboundEvent.id)))
+
+
+def test_event_reaches_plugin_and_its_side_effect_happens_once(app, post_webhook, worker):
+    for _ in range(3):
+        post_webhook(ticket_event(7), invocation_id="same")
+    worker.run_until_idle()
+    assert sample_plugin.performed == {"record:7": 1}
+    assert sample_plugin.seen_events == [("ticket.created", 7), ("sample_plugin.seen", 7)]
+    record = next(i for i in items(app) if i.kind == "sample_plugin.record")
+    assert record.state == "done"
+    assert record.result == {"greeting": "ciao", "attempt": 1}
+    assert all(e.state == "done" for e in events(app))
+
+
+def test_event_handled_twice_enqueues_nothing_new(app, post_webhook, worker, account_id):
+    post_webhook(ticket_event(8))
+    worker.run_until_idle()
+    with storage.session(app) as session:
+        session.execute(sa.update(InboundEvent).values(state="pending", attempts=0))
+    worker.run_until_idle()
+    assert sample_plugin.performed == {"record:8": 1}
+    assert len([i for i in items(app) if i.kind == "sample_plugin.record"]) == 1
+
+
+def test_failing_plugin_is_isolated_and_retried_alone(app, post_webhook, worker, clock):
+    sample_plugin.failures["handle_event"] = True
+    post_webhook(ticket_event(9))
+    worker.run_until_idle()
+    [event] = events(app)
+    assert event.state == "pending"
+    assert event.pending_plugins == ["sample_plugin"]
+    assert "sample_plugin" in event.last_error
+    assert items(app) == []  # the failed plugin's writes were rolled back with its savepoint
+    sample_plugin.failures.clear()
+    clock.advance(minutes=5)
+    worker.run_until_idle()
+    assert events(app)[0].state == "done"
+    assert sample_plugin.performed == {"record:9": 1}
+
+
+def test_transient_failure_is_retried_with_backoff(app, post_webhook, worker, clock):
+    sample_plugin.failures["record:10"] = "transient"
+    post_webhook(ticket_event(10))
+    worker.run_until_idle()
+    record = next(i for i in items(app) if i.kind == "sample_plugin.record")
+    assert (record.state, record.attempts) == ("pending", 1)
+    assert "ConnectionError" in record.last_error
+    assert record.next_attempt_at > clock.now()
+    sample_plugin.failures.clear()
+    clock.advance(minutes=10)
+    worker.run_until_idle()
+    record = next(i for i in items(app) if i.kind == "sample_plugin.record")
+    assert (record.state, record.attempts) == ("done", 2)
+    assert sample_plugin.performed == {"record:10": 1}
+
+
+def test_item_fails_visibly_after_its_last_attempt_and_can_be_retried(app, post_webhook, worker, clock,
+                                                                     client, admin_headers):
+    sample_plugin.failures["record:11"] = "transient"
+    post_webhook(ticket_event(11))
+    for _ in range(10):
+        worker.run_until_idle()
+        clock.advance(hours=2)
+    record = next(i for i in items(app) if i.kind == "sample_plugin.record")
+    assert (record.state, record.attempts) == ("failed", record.max_attempts)
+    listed = client.get("/admin/api/work-items?state=failed", headers=admin_headers).get_json()
+    assert [item["key"] for item in listed["work_items"]] == ["record:11"]
+    assert listed["counts"]["failed"] == 1
+    sample_plugin.failures.clear()
+    assert client.post("/admin/api/work-items/retry", json={}, headers=admin_headers).get_json() == {"retried": 1}
+    worker.run_until_idle()
+    assert sample_plugin.performed == {"record:11": 1}
+
+
+def test_permanent_failure_fails_at_once(app, post_webhook, worker):
+    sample_plugin.failures["record:12"] = "permanent"
+    post_webhook(ticket_event(12))
+    worker.run_until_idle()
+    record = next(i for i in items(app) if i.kind == "sample_plugin.record")
+    assert (record.state, record.attempts, record.last_error) == ("failed", 1, "told to fail for good")
+
+
+def test_items_due_together_are_performed_in_batches(app, post_webhook, worker):
+    for ticket_id in range(20, 27):
+        post_webhook(ticket_event(ticket_id))
+    worker.run_until_idle()
+    assert sorted(len(batch) for batch in sample_plugin.batches) == [1, 3, 3]
+    assert sum(len(batch) for batch in sample_plugin.batches) == 7
+
+
+def test_lost_lease_is_claimed_again_and_seen_as_a_retry(app, worker, clock, account_id):
+    from app.worker import Worker
+
+    with storage.session(app) as session:
+        workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key="record:lost",
+                          payload={"greeting": "hi"}, now=clock.now())
+    # A first worker claims the item and dies before finishing it.
+    claimed = workqueue.claim(storage.engine(app), worker_id="dead-worker", now=clock.now(), lease_seconds=60,
+                              limit=10)
+    assert [item.key for item in claimed] == ["record:lost"]
+    assert worker.perform_work() == 0  # still leased to the dead worker
+    clock.advance(seconds=61)
+    survivor = Worker(app, worker_id="survivor")
+    assert survivor.perform_work() == 1
+    [record] = items(app)
+    assert (record.state, record.attempts, record.result["attempt"]) == ("done", 2, 2)
+
+
+def test_dependent_item_waits_for_its_prerequisite_and_fails_with_it(app, worker, clock, account_id):
+    sample_plugin.failures["record:first"] = "permanent"
+    with storage.session(app) as session:
+        for key, after in (("record:first", None), ("record:second", "record:first"),
+                           ("record:third", "record:second")):
+            workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key=key,
+                              payload={"greeting": "hi"}, now=clock.now(), after=after)
+    worker.run_until_idle()
+    states = {item.idempotency_key: (item.state, item.last_error) for item in items(app)}
+    assert states["record:first"] == ("failed", "told to fail for good")
+    assert states["record:second"] == ("failed", "prerequisite record:first failed")
+    assert states["record:third"] == ("failed", "prerequisite record:second failed")
+    assert sample_plugin.performed == {}
+
+
+def test_enqueue_is_idempotent_by_key(app, clock, account_id):
+    with storage.session(app) as session:
+        first = workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key="k",
+                                  payload={}, now=clock.now())
+        second = workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key="k",
+                                   payload={"other": 1}, now=clock.now())
+    assert (first, second) == (True, False)
+    assert len(items(app)) == 1
+
+
+def test_unknown_kind_fails_with_a_clear_message(app, worker, clock, account_id):
+    with storage.session(app) as session:
+        workqueue.enqueue(session, account_id=account_id, kind="nobody.home", key="x", payload={}, now=clock.now())
+    worker.perform_work()
+    [item] = items(app)
+    assert item.state == "failed"
+    assert "no handler for work kind 'nobody.home'" in item.last_error
+
+
+def test_backoff_grows_and_is_capped():
+    backoff = workqueue.Backoff(base_seconds=5, cap_seconds=60)
+    delays = [backoff.delay(n).total_seconds() for n in range(1, 8)]
+    assert 2.5 <= delays[0] <= 5
+    assert 20 <= delays[3] <= 40
+    assert all(30 <= d <= 60 for d in delays[4:])
+
+
+def test_timer_pass_run_twice_by_two_workers_enqueues_once(app, worker, clock):
+    from app.worker import Worker
+
+    assert worker.run_timers() == 1
+    assert Worker(app, worker_id="other").run_timers() == 1
+    worker.run_until_idle()
+    assert sample_plugin.performed == {f"record:sweep:{clock.now():%Y%m%d%H%M}": 1}
+    clock.advance(minutes=1)
+    worker.run_until_idle(timers=True)
+    assert len(sample_plugin.performed) == 2
