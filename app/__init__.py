@@ -46,10 +46,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     zendesk_clients.init_app(app)
     slack_clients.init_app(app)
 
-    from app import admin, cli, health, web, webhooks
+    from app import admin, admin_pages, cli, health, slack_interactions, web, webhooks
 
     web.init_app(app)
+    admin_pages.init_app(app)
     webhooks.init_app(app)
+    app.register_blueprint(slack_interactions.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
     plugin_manager.init_app(app)

@@ -22,6 +22,9 @@ from app.models import ApiToken
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+__all__ = ["admin_page", "current_account", "db_session", "json_body", "json_error", "require_admin",
+           "require_admin_page"]
+
 
 def json_error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
     """A JSON error body: ``{"error": {"status": ..., "message": ...}}``."""
@@ -111,3 +114,12 @@ def init_app(app: Any) -> None:
     def unexpected(exc: Exception) -> Any:
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return json_error(500, "internal error; the server log has the details")
+
+
+def __getattr__(name: str) -> Any:
+    # Admin pages live in app.admin_pages (they need templates and sessions); plugins import them from here.
+    if name in ("require_admin_page", "admin_page", "csrf_token"):
+        from app import admin_pages
+
+        return getattr(admin_pages, name)
+    raise AttributeError(name)

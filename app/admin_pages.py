@@ -1,0 +1,164 @@
+"""Admin HTML pages: a session started from an admin API token, CSRF on every form, one shared layout.
+
+Plugins add pages with ``@admin_page("Title")`` under ``require_admin_page``; the layout's navigation lists
+every registered page. Forms include ``{{ csrf_field() }}``; scripts send the token as ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import inspect
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from markupsafe import Markup
+
+from app import workqueue
+from app.accounts import get_account
+from app.clock import get_clock
+from app.db import storage
+from app.models import ApiToken, WorkItem
+from app.web import hash_token
+
+bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
+F = TypeVar("F", bound=Callable[..., Any])
+SESSION_KEY = "deskmate_admin"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# Views registered for the navigation, with their titles; metadata only, the same for every app.
+_pages: dict[Callable[..., Any], str] = {}
+
+
+def admin_page(title: str) -> Callable[[F], F]:
+    """Put a view in the admin navigation (apply it below ``require_admin_page``)."""
+
+    def register(view: F) -> F:
+        _pages[view] = title
+        return view
+
+    return register
+
+
+def nav_pages(app: Flask) -> list[tuple[str, str]]:
+    """The registered pages this app serves, as (title, url), in the order their plugins were enabled."""
+    links = []
+    for rule in app.url_map.iter_rules():
+        title = _pages.get(inspect.unwrap(app.view_functions[rule.endpoint]))
+        if title and "GET" in (rule.methods or ()) and not rule.arguments:
+            links.append((title, rule.rule))
+    return links
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return str(token)
+
+
+def csrf_field() -> Markup:
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(csrf_token())
+
+
+def require_admin_page(view: F) -> F:
+    """Allow the page only in an admin session; check the CSRF token on unsafe methods; sets ``g.account``."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        state = session.get(SESSION_KEY)
+        account = get_account(state["account_id"]) if state else None
+        if account is None or not _token_still_valid(state["token_id"]):
+            session.pop(SESSION_KEY, None)
+            return redirect(url_for("admin_pages.login", next=request.full_path))
+        if request.method in UNSAFE_METHODS:
+            sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+            if not hmac.compare_digest(sent, session.get("csrf", "")):
+                abort(403, "the form's CSRF token is missing or wrong; reload the page and try again")
+        g.account = account
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def _token_still_valid(token_id: int) -> bool:
+    with storage.session() as db:
+        revoked = db.scalar(sa.select(ApiToken.revoked_at).where(ApiToken.id == token_id))
+        exists = db.scalar(sa.select(sa.func.count()).select_from(ApiToken).where(ApiToken.id == token_id))
+    return bool(exists) and revoked is None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Deliberately public: the form that turns an admin API token into an admin session."""
+    error = None
+    if request.method == "POST":
+        sent = request.form.get("csrf_token") or ""
+        token = (request.form.get("token") or "").strip()
+        if not hmac.compare_digest(sent, session.get("csrf", "")):
+            error = "The form expired; please try again."
+        else:
+            with storage.session() as db:
+                row = db.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+                if row is None or row.revoked_at is not None:
+                    error = "That token is not valid."
+                else:
+                    row.last_used_at = get_clock().now()
+                    session.clear()
+                    session[SESSION_KEY] = {"account_id": row.account_id, "token_id": row.id}
+                    session.permanent = True
+            if error is None:
+                target = request.args.get("next") or url_for("admin_pages.index")
+                # Only local paths: an open redirect would let a link send admins anywhere.
+                return redirect(target if target.startswith("/") and not target.startswith("//") else "/admin/")
+    return render_template("admin/login.html", error=error), (401 if error else 200)
+
+
+@bp.post("/logout")
+@require_admin_page
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("admin_pages.login"))
+
+
+@bp.get("/")
+@require_admin_page
+def index() -> Any:
+    with storage.session() as db:
+        counts = workqueue.counts_by_state(db, g.account.id)
+    return render_template("admin/index.html", counts=counts)
+
+
+@bp.route("/work", methods=["GET", "POST"])
+@require_admin_page
+@admin_page("Failed work")
+def work() -> Any:
+    now = get_clock().now()
+    with storage.session() as db:
+        if request.method == "POST":
+            ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+            workqueue.retry_failed(db, account_id=g.account.id, item_ids=ids or None, now=now)
+        items = db.scalars(sa.select(WorkItem).where(WorkItem.account_id == g.account.id,
+                                                     WorkItem.state == "failed")
+                           .order_by(WorkItem.id.desc()).limit(200)).all()
+        counts = workqueue.counts_by_state(db, g.account.id)
+    if request.method == "POST":
+        return redirect(url_for("admin_pages.work"))
+    return render_template("admin/work.html", items=items, counts=counts)
+
+
+def init_app(app: Flask) -> None:
+    settings = app.config["DESKMATE"]
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "production",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+    )
+    app.jinja_env.globals.update(csrf_token=csrf_token, csrf_field=csrf_field,
+                                 admin_nav=lambda: nav_pages(app))
+    app.register_blueprint(bp)

@@ -1,0 +1,68 @@
+"""``POST /slack/interactions``: Slack's interactive callbacks (button clicks), verified and stored.
+
+Slack wants an answer within 3 seconds, so like the helpdesk webhook this route only verifies the v0
+signature (``slack_sdk.signature.SignatureVerifier``: HMAC-SHA256 over ``v0:timestamp:body``, 5-minute window),
+stores the payload as an inbound event of type ``slack.<payload type>`` (``slack.block_actions``) and
+answers 200. Plugins act on it in the worker like on any other event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from slack_sdk.signature import SignatureVerifier
+
+from app import metrics
+from app.accounts import account_secrets, find_by_slack_team
+from app.clock import get_clock
+from app.web import json_error
+from app.webhooks import store_event
+
+bp = Blueprint("slack_interactions", __name__)
+HANDLED_TYPES = frozenset({"block_actions", "view_submission", "shortcut", "message_action"})
+
+
+@bp.post("/slack/interactions")
+def interactions() -> Any:
+    raw = request.get_data(cache=True)
+    if len(raw) > 256_000:
+        return json_error(413, "the interaction payload is too large")
+    try:
+        payload = json.loads(request.form.get("payload", ""))
+    except (json.JSONDecodeError, TypeError):
+        payload = None
+    team_id = ((payload or {}).get("team") or {}).get("id") if isinstance(payload, dict) else None
+    account = find_by_slack_team(current_app, team_id)
+    if account is None:
+        metrics.WEBHOOKS.labels("slack_unknown_account").inc()
+        return json_error(404, "no Deskmate account matches this Slack workspace")
+    secret = account_secrets(current_app, account.id).slack_signing_secret
+    if not secret:
+        return json_error(403, "Slack interactions are refused until a signing secret is configured")
+    now = get_clock().now()
+    verifier = SignatureVerifier(secret, clock=_SlackClock(now.timestamp()))
+    if not verifier.is_valid_request(raw, dict(request.headers)):
+        metrics.WEBHOOKS.labels("slack_bad_signature").inc()
+        return json_error(401, "the Slack signature is missing, wrong or too old")
+    if not isinstance(payload, dict) or payload.get("type") not in HANDLED_TYPES:
+        return json_error(400, "expected a form field 'payload' holding an interaction of a known type")
+    # Slack retries a slow callback with the same body; the body's hash makes the retry a duplicate.
+    key = "slack:" + hashlib.sha256(raw).hexdigest()
+    store_event(current_app, account_id=account.id, event_type=f"slack.{payload['type']}", ticket_id=None,
+                event_key=key, invocation_id=None, payload={"data": payload, "time": now.isoformat()}, now=now,
+                source="slack")
+    metrics.WEBHOOKS.labels("slack_stored").inc()
+    return "", 200
+
+
+class _SlackClock:
+    """The verifier's clock, taken from the app's clock so that tests can move time."""
+
+    def __init__(self, now: float) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now
