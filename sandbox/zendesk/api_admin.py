@@ -1,0 +1,401 @@
+"""Search, SLA policies, incremental exports, triggers, webhooks and the Apps API."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, jsonify, request
+
+from .errors import ApiError, invalid_request, record_not_found
+from .pagination import paginate
+from .search import sort_results
+from .store import public
+from .web import actor, api_route, base, json_body, member, state
+
+bp = Blueprint("helpdesk_admin", __name__)
+SEARCH_RESULT_LIMIT = 1000
+EXPORT_PAGE = 1000
+
+
+def _created(body: dict[str, Any]) -> Response:
+    response = jsonify(body)
+    response.status_code = 201
+    return response
+
+
+# -- search -----------------------------------------------------------------------------------------
+def _search_view(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    s = state()
+    views = {
+        "ticket": s.ticket_view,
+        "user": s.user_view,
+        "organization": s.organization_view,
+        "group": s.group_view,
+    }
+    out = views[kind](record, base())
+    out["result_type"] = kind
+    return out
+
+
+@api_route(bp, "/search")
+def search() -> Any:
+    """Search with Zendesk's query syntax; offset pagination, at most 1,000 results reachable."""
+    s = state()
+    query = request.args.get("query")
+    if not query:
+        raise invalid_request("Parameter query is required", "invalid")
+    page = int(request.args.get("page", 1))
+    per_page = min(100, int(request.args.get("per_page", 100)))
+    if page * per_page > SEARCH_RESULT_LIMIT:
+        raise ApiError(
+            422,
+            {
+                "error": "invalid",
+                "description": "Invalid search: Requested response size was "
+                "greater than Search Response Limits",
+            },
+        )
+    with s.lock:
+        results = sort_results(s.search(query), request.args.get("sort_by"), request.args.get("sort_order"))
+        chunk = results[(page - 1) * per_page : page * per_page]
+        more = page * per_page < min(len(results), SEARCH_RESULT_LIMIT)
+        args = {k: v for k, v in request.args.items() if k != "page"}
+        return jsonify(
+            {
+                "results": [_search_view(kind, record) for kind, record in chunk],
+                "facets": None,
+                "next_page": f"{request.base_url}?{urlencode({**args, 'page': page + 1})}" if more else None,
+                "previous_page": f"{request.base_url}?{urlencode({**args, 'page': page - 1})}"
+                if page > 1
+                else None,
+                "count": len(results),
+            }
+        )
+
+
+@api_route(bp, "/search/count")
+def search_count() -> Any:
+    """How many records a query matches."""
+    query = request.args.get("query")
+    if not query:
+        raise invalid_request("Parameter query is required", "invalid")
+    return jsonify({"count": len(state().search(query))})
+
+
+# -- SLA policies -----------------------------------------------------------------------------------
+@api_route(bp, "/slas/policies")
+def list_sla_policies() -> Any:
+    """SLA policies in position order."""
+    s = state()
+    with s.lock:
+        policies = sorted(s.sla_policies.values(), key=lambda p: (p["position"], p["id"]))
+        return jsonify(
+            {
+                "sla_policies": [public(p, base(), "slas/policies") for p in policies],
+                "next_page": None,
+                "previous_page": None,
+                "count": len(policies),
+            }
+        )
+
+
+@api_route(bp, "/slas/policies", methods=["POST"])
+def create_sla_policy() -> Any:
+    """Create an SLA policy."""
+    s = state()
+    policy = s.create_sla_policy(member(json_body(), "sla_policy"))
+    with s.lock:
+        return _created({"sla_policy": public(policy, base(), "slas/policies")})
+
+
+@api_route(bp, "/slas/policies/<int:policy_id>")
+def show_sla_policy(policy_id: int) -> Any:
+    """Show one SLA policy."""
+    s = state()
+    with s.lock:
+        return jsonify({"sla_policy": public(s._get(s.sla_policies, policy_id), base(), "slas/policies")})
+
+
+@api_route(bp, "/slas/policies/<int:policy_id>", methods=["PUT"])
+def update_sla_policy(policy_id: int) -> Any:
+    """Update one SLA policy."""
+    s = state()
+    policy = s.update_sla_policy(policy_id, member(json_body(), "sla_policy"))
+    with s.lock:
+        return jsonify({"sla_policy": public(policy, base(), "slas/policies")})
+
+
+@api_route(bp, "/slas/policies/<int:policy_id>", methods=["DELETE"])
+def delete_sla_policy(policy_id: int) -> Any:
+    """Delete one SLA policy."""
+    state().delete_sla_policy(policy_id)
+    return Response(status=204)
+
+
+# -- incremental exports ----------------------------------------------------------------------------
+def _start_time() -> int:
+    raw = request.args.get("start_time")
+    if raw is None or not raw.lstrip("-").isdigit():
+        raise invalid_request("start_time is required and must be a Unix timestamp", "InvalidValue")
+    return int(raw)
+
+
+@api_route(bp, "/incremental/tickets/cursor")
+def incremental_tickets_cursor() -> Any:
+    """Tickets changed since `start_time` (or after `cursor`), deleted ones included."""
+    s = state()
+    per_page = min(EXPORT_PAGE, int(request.args.get("per_page", EXPORT_PAGE)))
+    cursor = request.args.get("cursor")
+    if cursor:
+        try:
+            ts_text, id_text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+            pivot = (float(ts_text), int(id_text))
+        except ValueError:
+            raise invalid_request("Invalid cursor", "InvalidValue") from None
+    else:
+        pivot = (float(_start_time()), 0)
+    with s.lock:
+        ordered = sorted(s.tickets.values(), key=lambda t: (t["_updated_ts"], t["id"]))
+        if cursor:
+            remaining = [t for t in ordered if (t["_updated_ts"], t["id"]) > pivot]
+        else:
+            remaining = [t for t in ordered if t["_updated_ts"] >= pivot[0]]
+        chunk = remaining[:per_page]
+        end = len(remaining) <= per_page
+        last = chunk[-1] if chunk else None
+        after = (
+            base64.urlsafe_b64encode(f"{last['_updated_ts']!r}|{last['id']}".encode()).decode().rstrip("=")
+            if last
+            else cursor
+        )
+        return jsonify(
+            {
+                "tickets": [s.ticket_view(t, base()) for t in chunk],
+                "after_cursor": after,
+                "after_url": f"{request.base_url}?{urlencode({'cursor': after})}" if after else None,
+                "before_cursor": None,
+                "before_url": None,
+                "end_of_stream": end,
+            }
+        )
+
+
+def _time_based_export(key: str, table: dict[int, dict[str, Any]], view: Any) -> Any:
+    s = state()
+    start = _start_time()
+    with s.lock:
+        ordered = sorted(
+            (r for r in table.values() if r["_updated_ts"] >= start),
+            key=lambda r: (r["_updated_ts"], r["id"]),
+        )
+        chunk = ordered[:EXPORT_PAGE]
+        end_time = int(chunk[-1]["_updated_ts"]) if chunk else start
+        return jsonify(
+            {
+                key: [view(r, base()) for r in chunk],
+                "count": len(chunk),
+                "end_of_stream": len(ordered) <= EXPORT_PAGE,
+                "end_time": end_time,
+                "next_page": f"{request.base_url}?{urlencode({'start_time': end_time})}",
+            }
+        )
+
+
+@api_route(bp, "/incremental/users")
+def incremental_users() -> Any:
+    """Users changed since `start_time` (time-based export)."""
+    return _time_based_export("users", state().users, state().user_view)
+
+
+@api_route(bp, "/incremental/organizations")
+def incremental_organizations() -> Any:
+    """Organizations changed since `start_time` (time-based export)."""
+    return _time_based_export("organizations", state().organizations, state().organization_view)
+
+
+# -- triggers ---------------------------------------------------------------------------------------
+@api_route(bp, "/triggers")
+def list_triggers() -> Any:
+    """Triggers in position order; `active=true|false` filters."""
+    s = state()
+    active = request.args.get("active")
+    with s.lock:
+        triggers = sorted(s.triggers.values(), key=lambda t: (t["position"], t["id"]))
+        if active is not None:
+            triggers = [t for t in triggers if t["active"] == (active == "true")]
+        return jsonify(paginate(triggers, "triggers", lambda t: public(t, base(), "triggers")))
+
+
+@api_route(bp, "/triggers", methods=["POST"])
+def create_trigger() -> Any:
+    """Create a trigger."""
+    s = state()
+    trigger = s.create_trigger(member(json_body(), "trigger"))
+    with s.lock:
+        return _created({"trigger": public(trigger, base(), "triggers")})
+
+
+@api_route(bp, "/triggers/<int:trigger_id>")
+def show_trigger(trigger_id: int) -> Any:
+    """Show one trigger."""
+    s = state()
+    with s.lock:
+        return jsonify({"trigger": public(s._get(s.triggers, trigger_id), base(), "triggers")})
+
+
+@api_route(bp, "/triggers/<int:trigger_id>", methods=["PUT"])
+def update_trigger(trigger_id: int) -> Any:
+    """Update one trigger."""
+    s = state()
+    trigger = s.update_trigger(trigger_id, member(json_body(), "trigger"))
+    with s.lock:
+        return jsonify({"trigger": public(trigger, base(), "triggers")})
+
+
+@api_route(bp, "/triggers/<int:trigger_id>", methods=["DELETE"])
+def delete_trigger(trigger_id: int) -> Any:
+    """Delete one trigger."""
+    state().delete_trigger(trigger_id)
+    return Response(status=204)
+
+
+# -- webhooks ---------------------------------------------------------------------------------------
+@api_route(bp, "/webhooks")
+def list_webhooks() -> Any:
+    """List webhooks (the Webhooks API pages by cursor)."""
+    s = state()
+    with s.lock:
+        hooks = [s.webhook_view(w) for w in s.webhooks.values()]
+        return jsonify(
+            {
+                "webhooks": hooks,
+                "meta": {"has_more": False, "after_cursor": None, "before_cursor": None},
+                "links": {"next": None, "prev": None},
+            }
+        )
+
+
+@api_route(bp, "/webhooks", methods=["POST"])
+def create_webhook() -> Any:
+    """Create a webhook."""
+    s = state()
+    webhook = s.create_webhook(member(json_body(), "webhook"), created_by=actor())
+    with s.lock:
+        return _created({"webhook": s.webhook_view(webhook)})
+
+
+@api_route(bp, "/webhooks/<webhook_id>")
+def show_webhook(webhook_id: str) -> Any:
+    """Show one webhook."""
+    s = state()
+    with s.lock:
+        return jsonify({"webhook": s.webhook_view(s.get_webhook(webhook_id))})
+
+
+@api_route(bp, "/webhooks/<webhook_id>", methods=["PUT", "PATCH"])
+def update_webhook(webhook_id: str) -> Any:
+    """PUT replaces a webhook's settings, PATCH changes some; both answer 204."""
+    state().update_webhook(webhook_id, member(json_body(), "webhook"), patch=request.method == "PATCH")
+    return Response(status=204)
+
+
+@api_route(bp, "/webhooks/<webhook_id>", methods=["DELETE"])
+def delete_webhook(webhook_id: str) -> Any:
+    """Delete one webhook."""
+    state().delete_webhook(webhook_id)
+    return Response(status=204)
+
+
+@api_route(bp, "/webhooks/<webhook_id>/signing_secret")
+def webhook_signing_secret(webhook_id: str) -> Any:
+    """The webhook's signing secret."""
+    return jsonify({"signing_secret": {"secret": state().webhook_secret(webhook_id), "algorithm": "SHA256"}})
+
+
+# -- apps -------------------------------------------------------------------------------------------
+@api_route(bp, "/apps/<int:app_id>/public_key.pem")
+def app_public_key(app_id: int) -> Any:
+    """The key that verifies signed-URL JWTs (anonymous, as in Zendesk)."""
+    s = state()
+    if app_id not in s.apps:
+        raise record_not_found()
+    return Response(s.public_key_pem(), mimetype="application/x-pem-file")
+
+
+@api_route(bp, "/apps/uploads", methods=["POST"])
+def upload_app() -> Any:
+    """Keep an uploaded app zip (multipart field `uploaded_data`)."""
+    upload = request.files.get("uploaded_data")
+    if upload is None:
+        raise invalid_request("uploaded_data is required", "InvalidParameter")
+    return _created({"id": state().upload_app_package(upload.read())})
+
+
+@api_route(bp, "/apps", methods=["POST"])
+def create_app_from_upload() -> Any:
+    """Create an app from an upload; answers a job id to poll."""
+    data = json_body()
+    job = state().create_app_from_upload(
+        data.get("name", ""), data.get("upload_id"), data.get("short_description", "")
+    )
+    response = jsonify({"job_id": job["id"]})
+    response.status_code = 202
+    return response
+
+
+@api_route(bp, "/apps/<int:app_id>", methods=["PUT"])
+def update_app(app_id: int) -> Any:
+    """Replace an app's package with a new upload; answers a job id."""
+    data = json_body()
+    job = state().create_app_from_upload(
+        "", data.get("upload_id"), data.get("short_description", ""), app_id=app_id
+    )
+    response = jsonify({"job_id": job["id"]})
+    response.status_code = 202
+    return response
+
+
+@api_route(bp, "/apps/job_statuses/<job_id>")
+def app_job_status(job_id: str) -> Any:
+    """Status of an app build job."""
+    s = state()
+    with s.lock:
+        job = s.app_jobs.get(job_id)
+        if job is None:
+            raise record_not_found()
+        return jsonify({**job, "url": f"{base()}/api/v2/apps/job_statuses/{job_id}.json"})
+
+
+@api_route(bp, "/apps/owned")
+def owned_apps() -> Any:
+    """Apps the account owns."""
+    s = state()
+    with s.lock:
+        return jsonify({"apps": [dict(a) for a in s.apps.values()]})
+
+
+@api_route(bp, "/apps/installations")
+def list_installations() -> Any:
+    """App installations."""
+    s = state()
+    with s.lock:
+        return jsonify({"installations": [dict(i) for i in s.installations.values()]})
+
+
+@api_route(bp, "/apps/installations", methods=["POST"])
+def install_app() -> Any:
+    """Install an app (`app_id`, `settings`)."""
+    s = state()
+    data = json_body()
+    if data.get("app_id") is None:
+        raise invalid_request("app_id is required", "InvalidParameter")
+    installation = s.install_app(data["app_id"], data.get("settings") or {}, bool(data.get("enabled", True)))
+    return _created(dict(installation))
+
+
+@api_route(bp, "/apps/installations/<int:installation_id>")
+def show_installation(installation_id: int) -> Any:
+    """One installation."""
+    return jsonify(dict(state().get_installation(installation_id)))
