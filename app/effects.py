@@ -94,13 +94,13 @@ def _comment(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
     """Add a comment (public or internal) to a ticket, exactly once."""
     ticket_id = int(item.payload["ticket_id"])
     if item.is_retry:
-        audit_id = _find_audit(ctx, ticket_id, item.key)
+        audit_id = find_audit(ctx, ticket_id, item.key)
         if audit_id is not None:
             return {"ticket_id": ticket_id, "audit_id": audit_id, "reconciled": True}
     comment = {key: item.payload[key] for key in ("body", "html_body", "public", "author_id") if key in item.payload}
-    body = {"ticket": {"comment": comment}, "metadata": {"custom": {"deskmate_key": item.key}}}
-    if item.payload.get("ticket"):
-        body["ticket"].update(item.payload["ticket"])
+    # `metadata` is a member of the ticket object; the helpdesk stores it as the audit's `metadata.custom`.
+    body = {"ticket": {**(item.payload.get("ticket") or {}), "comment": comment,
+                       "metadata": {"deskmate_key": item.key}}}
     try:
         answer = ctx.zendesk.call("PUT", f"/tickets/{ticket_id}.json", json=body, what="comment")
     except HelpdeskError as error:
@@ -110,7 +110,8 @@ def _comment(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
     return {"ticket_id": ticket_id, "audit_id": (answer.get("audit") or {}).get("id")}
 
 
-def _find_audit(ctx: PluginContext, ticket_id: int, key: str) -> int | None:
+def find_audit(ctx: PluginContext, ticket_id: int, key: str) -> int | None:
+    """The id of the ticket's audit whose ``metadata.custom.deskmate_key`` is ``key``, if there is one."""
     path: str | None = f"/tickets/{ticket_id}/audits.json"
     while path:
         page = ctx.zendesk.call("GET", path, what="audits")

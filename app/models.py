@@ -140,3 +140,38 @@ class RateBucket(Base):
     tokens: Mapped[float]
     refreshed_at: Mapped[datetime]
     blocked_until: Mapped[datetime | None]
+
+
+class RequesterNoticeRecord(Base):
+    """One requester notice (``app.notices``): unique by account, subject, requester and kind.
+
+    The row is the exactly-once guarantee: a second release, a second worker or a crash can never record the
+    same notice twice, and its delivery work item carries the same identity as its idempotency key.
+    """
+
+    __tablename__ = "requester_notices"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "subject_key", "requester_id", "kind"),
+        sa.UniqueConstraint("account_id", "work_key"),
+        sa.Index("ix_requester_notices_subject", "account_id", "subject_key"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    subject_key: Mapped[str] = mapped_column(sa.String(128))  # what it is about: "feature_request:42"
+    requester_id: Mapped[int] = mapped_column(sa.BigInteger)
+    kind: Mapped[str] = mapped_column(sa.String(64))  # "released", "incident_resolved", ...
+    work_key: Mapped[str] = mapped_column(sa.String(255))  # the delivery work item's idempotency key
+    ticket_ids: Mapped[list[Any]]  # the requester's tickets about the subject, candidates for the comment
+    templates: Mapped[dict[str, Any]]  # {"default_locale": "en", "locales": {"en": {"subject", "body"}}}
+    context: Mapped[dict[str, Any]]  # placeholder values besides the requester's name
+    tags: Mapped[list[Any]]
+    requester_name: Mapped[str | None] = mapped_column(sa.String(255))
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    # Filled in by the delivery: how the requester was told.
+    delivered_at: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(sa.String(16))  # "comment" or "followup"
+    ticket_id: Mapped[int | None] = mapped_column(sa.BigInteger)  # the commented ticket or the follow-up
+    source_ticket_id: Mapped[int | None] = mapped_column(sa.BigInteger)  # the closed ticket followed up
+    locale: Mapped[str | None] = mapped_column(sa.String(16))

@@ -69,11 +69,13 @@ class RateBudget:
         """
         deadline = time.monotonic() + max_wait_seconds
         while True:
-            wait = self._try_take()
+            wait, blocked = self._try_take()
             if wait <= 0:
                 return
             if time.monotonic() + wait > deadline:
-                raise BudgetExhausted(self._now() + timedelta(seconds=wait))
+                reason = "the helpdesk answered 429; waiting for its Retry-After" if blocked \
+                    else "helpdesk API budget exhausted"
+                raise BudgetExhausted(self._now() + timedelta(seconds=wait), reason)
             self._sleep(wait)
 
     def block(self, seconds: float) -> None:
@@ -96,8 +98,8 @@ class RateBudget:
                           refreshed_at=self._now(), blocked_until=None).on_conflict_do_nothing()
         )
 
-    def _try_take(self) -> float:
-        """Take a token if one is there; otherwise return how many seconds until one will be."""
+    def _try_take(self) -> tuple[float, bool]:
+        """Take a token if one is there; otherwise say how many seconds until one will be, and if blocked."""
         table = RateBucket.__table__
         with _local_lock((self.account_id, self.api)), self.engine.begin() as connection:
             self._ensure_row(connection)
@@ -108,7 +110,7 @@ class RateBudget:
             ).one()
             now = self._now()
             if row.blocked_until is not None and row.blocked_until > now:
-                return (row.blocked_until - now).total_seconds()
+                return (row.blocked_until - now).total_seconds(), True
             elapsed = max(0.0, (now - row.refreshed_at).total_seconds())
             tokens = min(self.capacity, row.tokens + elapsed * self.rate_per_second)
             if tokens < 1.0:
@@ -116,9 +118,9 @@ class RateBudget:
                     sa.update(table).where(table.c.account_id == self.account_id, table.c.api == self.api)
                     .values(tokens=tokens, refreshed_at=now)
                 )
-                return (1.0 - tokens) / self.rate_per_second
+                return (1.0 - tokens) / self.rate_per_second, False
             connection.execute(
                 sa.update(table).where(table.c.account_id == self.account_id, table.c.api == self.api)
                 .values(tokens=tokens - 1.0, refreshed_at=now, blocked_until=None)
             )
-            return 0.0
+            return 0.0, False

@@ -26,6 +26,8 @@ from app.clock import FakeClock
 from app.db import Base, storage
 from app.webhooks import sign
 
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 PG_ADMIN_URL = os.environ.get("DESKMATE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 WEBHOOK_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
 SLACK_SIGNING_SECRET = "slack-signing-secret-for-tests"
@@ -116,9 +118,12 @@ def app_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(database_url: str, clock: FakeClock, app_config: dict[str, Any]) -> Iterator[Flask]:
+def app(database_url: str, clock: FakeClock, app_config: dict[str, Any],
+        request: pytest.FixtureRequest) -> Iterator[Flask]:
     from app.accounts import sync_default_account
 
+    if {"helpdesk", "slack_emulator"} & set(request.fixturenames):
+        request.getfixturevalue("sandbox_config")  # point the account at the emulators first
     app = create_app(base_config(database_url, **app_config), app_clock=clock)
     empty_tables(app)
     with app.app_context():

@@ -1,0 +1,52 @@
+# Deskmate: `make run` starts it (with the bundled helpdesk and Slack sandbox when no credentials are set),
+# `make test` runs the whole suite. Both create the virtualenv and install everything they need first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := wsgi:app
+
+.PHONY: run test lint typecheck test-sqlite test-postgresql system-deps migrate worker bench clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+# Debian's Chromium drives the browser tests (Playwright cannot download its own browser here), and wrk
+# loads the benchmarks. Installed when missing and we may (root); otherwise those tests say why they skip.
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium wrk fonts-dejavu-core >/dev/null) \
+	      || echo "warning: could not install chromium/wrk; browser tests will be skipped"; \
+	  else echo "note: install Debian's chromium and wrk for the browser tests and benchmarks"; fi; \
+	fi
+
+migrate: $(STAMP)
+	$(BIN)/flask db upgrade
+
+run: $(STAMP)
+	$(BIN)/python -m app.devserver
+
+worker: $(STAMP)
+	$(BIN)/flask worker
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test-sqlite: $(STAMP) system-deps
+	DESKMATE_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q
+
+test-postgresql: $(STAMP)
+	DESKMATE_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q -m "not browser"
+
+test: lint typecheck test-sqlite test-postgresql
+
+clean:
+	rm -rf $(VENV) instance dist tests/artifacts .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,207 @@
+"""Delivering requester notices (work kind ``zendesk.requester_notice``), each exactly once.
+
+A batch of due notices costs one ``tickets/show_many`` (up to 100 tickets) and one ``users/show_many`` for
+the whole batch, then one call per notice: a public comment (``PUT /tickets/{id}``, the notice's key in the
+audit's ``metadata.custom``) on the requester's most recent open ticket, or, when all their tickets are
+closed, a follow-up ticket (``POST /tickets`` with ``via_followup_source_id`` and the key as the
+``Idempotency-Key``). The choice is made here, from the tickets' current status, so a ticket closed after the
+release gets a follow-up. A retried item first looks for what an earlier attempt may have done (the key in
+an audit of the tickets or of their follow-ups) before doing anything.
+
+Each item gets its own outcome: a rate-limit deferral or an error on one notice never undoes the record of
+the notices delivered before it in the same batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.effects import find_audit
+from app.models import RequesterNoticeRecord
+from app.notices import NoticeTemplates, render, requester_values
+from app.plugins import PluginContext
+from app.ratelimit import BudgetExhausted
+from app.workqueue import BatchHandler, ClaimedItem, Done, Fail, Outcome, PermanentFailure, Retry
+from app.zendesk import HelpdeskError
+
+UNSOLVED = ("new", "open", "pending", "hold")
+_SHOW_MANY = 100
+
+
+def _recency(ticket: Mapping[str, Any]) -> tuple[int, str, int]:
+    return (1 if ticket.get("status") in UNSOLVED else 0, str(ticket.get("updated_at") or ""), int(ticket["id"]))
+
+
+def _show_many(ctx: PluginContext, path: str, member: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), _SHOW_MANY):
+        chunk = ids[start:start + _SHOW_MANY]
+        answer = ctx.zendesk.call("GET", path, params={"ids": ",".join(map(str, chunk))}, what=path)
+        found.update({int(record["id"]): record for record in answer.get(member) or []})
+    return found
+
+
+def _fetch(ctx: PluginContext, records: list[RequesterNoticeRecord]) -> tuple[dict[int, Any], dict[int, Any]]:
+    """The current state of every candidate ticket and every requester of the batch (two calls for 100)."""
+    ticket_ids = sorted({int(t) for record in records for t in record.ticket_ids})
+    tickets = _show_many(ctx, "/tickets/show_many.json", "tickets", ticket_ids)
+    users = _show_many(ctx, "/users/show_many.json", "users", sorted({r.requester_id for r in records}))
+    return tickets, users
+
+
+def _reconcile(ctx: PluginContext, key: str, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What an earlier attempt did, if anything: the key in an audit of a ticket or of one of its follow-ups."""
+    for ticket in sorted(candidates, key=_recency, reverse=True):
+        audit_id = find_audit(ctx, int(ticket["id"]), key)
+        if audit_id is not None:
+            return {"channel": "comment", "ticket_id": int(ticket["id"]), "audit_id": audit_id, "reconciled": True}
+        for followup_id in ticket.get("followup_ids") or []:
+            try:
+                audit_id = find_audit(ctx, int(followup_id), key)
+            except HelpdeskError as error:
+                if error.status == 404:
+                    continue
+                raise
+            if audit_id is not None:
+                return {"channel": "followup", "ticket_id": int(followup_id), "source_ticket_id": int(ticket["id"]),
+                        "audit_id": audit_id, "reconciled": True}
+    return None
+
+
+def _message(record: RequesterNoticeRecord, user: Mapping[str, Any] | None) -> tuple[str, str, str]:
+    """(locale, subject, body) for this requester, from their helpdesk locale and name."""
+    templates = NoticeTemplates.from_json(record.templates)
+    locale, template = templates.for_locale((user or {}).get("locale"))
+    values = {**record.context, **requester_values((user or {}).get("name") or record.requester_name)}
+    return locale, render(template.subject, values), render(template.body, values)
+
+
+def _comment(ctx: PluginContext, key: str, ticket_id: int, body: str, tags: list[str]) -> dict[str, Any]:
+    ticket: dict[str, Any] = {"comment": {"body": body, "public": True}, "metadata": {"deskmate_key": key}}
+    if tags:
+        ticket["additional_tags"] = tags
+    answer = ctx.zendesk.call("PUT", f"/tickets/{ticket_id}.json", json={"ticket": ticket}, what="notice comment")
+    return {"channel": "comment", "ticket_id": ticket_id, "audit_id": ((answer or {}).get("audit") or {}).get("id")}
+
+
+def _followup(ctx: PluginContext, key: str, record: RequesterNoticeRecord, source: Mapping[str, Any],
+              subject: str, body: str) -> dict[str, Any]:
+    ticket: dict[str, Any] = {
+        "via_followup_source_id": int(source["id"]), "requester_id": record.requester_id, "subject": subject,
+        "comment": {"body": body, "public": True}, "metadata": {"deskmate_key": key},
+    }
+    for name in ("organization_id", "brand_id"):
+        if source.get(name) is not None:
+            ticket[name] = source[name]
+    if record.tags:
+        ticket["tags"] = list(record.tags)
+    answer = ctx.zendesk.call("POST", "/tickets.json", json={"ticket": ticket}, headers={"Idempotency-Key": key},
+                              what="notice follow-up")
+    return {"channel": "followup", "ticket_id": int(answer["ticket"]["id"]), "source_ticket_id": int(source["id"])}
+
+
+def _deliver(ctx: PluginContext, item: ClaimedItem, record: RequesterNoticeRecord, tickets: Mapping[int, Any],
+             users: Mapping[int, Any]) -> dict[str, Any]:
+    """Tell one requester, or find that an earlier attempt already did. Returns how it went out."""
+    candidates = [tickets[int(t)] for t in record.ticket_ids if int(t) in tickets]
+    if item.is_retry:
+        found = _reconcile(ctx, item.key, candidates)
+        if found is not None:
+            return found
+    theirs = [t for t in candidates if t.get("requester_id") is None or int(t["requester_id"]) == record.requester_id]
+    if not theirs:
+        raise PermanentFailure(f"none of tickets {record.ticket_ids} exists with requester {record.requester_id} "
+                               "any more; nothing to comment on or follow up")
+    locale, subject, body = _message(record, users.get(record.requester_id))
+    open_tickets = [t for t in theirs if t.get("status") not in ("closed", "deleted")]
+    if open_tickets:
+        target = max(open_tickets, key=_recency)
+        try:
+            return {**_comment(ctx, item.key, int(target["id"]), body, list(record.tags)), "locale": locale}
+        except HelpdeskError as error:
+            # Closed between the look-up and the comment: the follow-up below is the right channel now.
+            if error.status != 422 or "closed" not in str(error.body).lower():
+                raise
+            target = {**target, "status": "closed"}
+            theirs = [target if t["id"] == target["id"] else t for t in theirs]
+    source = max((t for t in theirs if t.get("status") == "closed"), key=_recency)
+    try:
+        return {**_followup(ctx, item.key, record, source, subject, body), "locale": locale}
+    except HelpdeskError as error:
+        if error.status == 400 and "idempot" in str(error.body).lower():
+            found = _reconcile(ctx, item.key, candidates)
+            if found is not None:
+                return found
+        raise
+
+
+def _record(record: RequesterNoticeRecord, result: Mapping[str, Any], ctx: PluginContext) -> None:
+    record.delivered_at = ctx.now()
+    record.channel = result.get("channel")
+    record.ticket_id = result.get("ticket_id")
+    record.source_ticket_id = result.get("source_ticket_id")
+    record.locale = result.get("locale") or record.locale
+
+
+def _result_of(record: RequesterNoticeRecord) -> dict[str, Any]:
+    return {"channel": record.channel, "ticket_id": record.ticket_id, "source_ticket_id": record.source_ticket_id,
+            "locale": record.locale}
+
+
+def _failure(error: Exception) -> Outcome:
+    """Turn what a delivery raised into its item's outcome."""
+    if isinstance(error, BudgetExhausted):
+        return Retry(str(error), at=error.retry_at)  # nothing was sent: no attempt spent
+    if isinstance(error, PermanentFailure):
+        return Fail(str(error))
+    if isinstance(error, HelpdeskError):
+        return Retry(str(error)) if error.retryable else Fail(str(error))
+    return Retry(f"{type(error).__name__}: {error}")
+
+
+def deliver_notices(items: list[ClaimedItem], ctx: PluginContext) -> dict[int, Outcome]:
+    """The ``zendesk.requester_notice`` batch handler: one outcome per item, never an exception."""
+    keys = [item.key for item in items]
+    records = {record.work_key: record for record in ctx.session.scalars(sa.select(RequesterNoticeRecord).where(
+        RequesterNoticeRecord.account_id == ctx.account.id, RequesterNoticeRecord.work_key.in_(keys)))}
+    outcomes: dict[int, Outcome] = {}
+    todo: list[tuple[ClaimedItem, RequesterNoticeRecord]] = []
+    for item in items:
+        record = records.get(item.key)
+        if record is None:
+            outcomes[item.id] = Fail("no requester notice is recorded under this key")
+        elif record.delivered_at is not None:
+            outcomes[item.id] = Done(_result_of(record))  # delivered; only the item's own finish was lost
+        else:
+            todo.append((item, record))
+    if not todo:
+        return outcomes
+    try:
+        tickets, users = _fetch(ctx, [record for _, record in todo])
+    except Exception as error:
+        failure = _failure(error)
+        outcomes.update({item.id: failure if not isinstance(failure, Fail) else Retry(failure.error)
+                         for item, _ in todo})
+        return outcomes
+    for index, (item, record) in enumerate(todo):
+        try:
+            result = _deliver(ctx, item, record, tickets, users)
+        except Exception as error:
+            outcomes[item.id] = _failure(error)
+            if isinstance(error, BudgetExhausted):
+                # The budget is spent for everyone: defer the rest of the batch without spending attempts.
+                for later, _ in todo[index + 1:]:
+                    outcomes[later.id] = Retry(str(error), at=error.retry_at)
+                break
+            continue
+        _record(record, result, ctx)
+        outcomes[item.id] = Done(result)
+    return outcomes
+
+
+def notice_handler() -> BatchHandler:
+    """The core's handler for ``zendesk.requester_notice``: batches of 50 share their look-ups."""
+    return BatchHandler(deliver_notices, max_batch=50)
