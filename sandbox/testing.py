@@ -81,8 +81,9 @@ class WebhookReceiver:
         @app.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
         def receive(path: str) -> Response:
             with self._cond:
-                self.requests.append(ReceivedRequest(request.method, "/" + path, dict(request.headers),
-                                                     request.get_data()))
+                self.requests.append(
+                    ReceivedRequest(request.method, "/" + path, dict(request.headers), request.get_data())
+                )
                 status = self.statuses.pop(0) if self.statuses else 200
                 self._cond.notify_all()
             return Response("{}", status=status, mimetype="application/json")
@@ -147,5 +148,6 @@ def zenpy_client(helpdesk: RunningHelpdesk, monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
     monkeypatch.setenv("ZENPY_FORCE_NETLOC", f"127.0.0.1:{helpdesk.port}")
-    return Zenpy(subdomain=helpdesk.state.subdomain, email=helpdesk.state.admin_email,
-                 token=helpdesk.state.api_token)
+    return Zenpy(
+        subdomain=helpdesk.state.subdomain, email=helpdesk.state.admin_email, token=helpdesk.state.api_token
+    )

@@ -15,8 +15,13 @@ def _requester(state: HelpdeskState, email: str = "viewer@example.org") -> int:
 
 
 def _new_ticket(helpdesk: RunningHelpdesk, **fields: object) -> dict:
-    body = {"ticket": {"subject": "Stream stutters", "comment": {"body": "The live stream keeps buffering"},
-                       **fields}}
+    body = {
+        "ticket": {
+            "subject": "Stream stutters",
+            "comment": {"body": "The live stream keeps buffering"},
+            **fields,
+        }
+    }
     response = helpdesk.api("POST", "/tickets.json", json=body)
     assert response.status_code == 201, response.text
     return response.json()["ticket"]
@@ -61,8 +66,13 @@ def test_tags_replace_add_and_remove(helpdesk: RunningHelpdesk) -> None:
 
 def test_update_records_comment_and_audit_metadata(helpdesk: RunningHelpdesk) -> None:
     ticket = _new_ticket(helpdesk)
-    update = {"ticket": {"status": "pending", "comment": {"body": "Internal: checking CDN", "public": False},
-                         "metadata": {"deskmate": {"decision": "route-42"}}}}
+    update = {
+        "ticket": {
+            "status": "pending",
+            "comment": {"body": "Internal: checking CDN", "public": False},
+            "metadata": {"deskmate": {"decision": "route-42"}},
+        }
+    }
     answer = helpdesk.api("PUT", f"/tickets/{ticket['id']}.json", json=update).json()
     assert answer["ticket"]["status"] == "pending"
     assert answer["audit"]["metadata"]["custom"] == {"deskmate": {"decision": "route-42"}}
@@ -88,8 +98,11 @@ def test_closed_ticket_refuses_updates_and_accepts_follow_up(helpdesk: RunningHe
     original = helpdesk.api("GET", f"/tickets/{ticket['id']}.json").json()["ticket"]
     assert original["followup_ids"] == [follow_up["id"]]
     open_ticket = _new_ticket(helpdesk)
-    bad = helpdesk.api("POST", "/tickets.json", json={"ticket": {"comment": {"body": "x"},
-                                                                 "via_followup_source_id": open_ticket["id"]}})
+    bad = helpdesk.api(
+        "POST",
+        "/tickets.json",
+        json={"ticket": {"comment": {"body": "x"}, "via_followup_source_id": open_ticket["id"]}},
+    )
     assert bad.status_code == 422
 
 
@@ -100,24 +113,31 @@ def test_errors_have_zendesk_shapes(helpdesk: RunningHelpdesk) -> None:
     blank = helpdesk.api("POST", "/tickets.json", json={"ticket": {"subject": "no body"}})
     assert blank.status_code == 422
     assert blank.json()["details"]["description"][0]["error"] == "BlankValue"
-    bad_status = helpdesk.api("POST", "/tickets.json", json={"ticket": {"comment": {"body": "x"},
-                                                                        "status": "frozen"}})
+    bad_status = helpdesk.api(
+        "POST", "/tickets.json", json={"ticket": {"comment": {"body": "x"}, "status": "frozen"}}
+    )
     assert bad_status.status_code == 422 and "status" in bad_status.json()["details"]
     anonymous = requests.get(f"{helpdesk.url}/api/v2/tickets.json", timeout=5)
     assert anonymous.status_code == 401
     assert anonymous.json() == {"error": "Couldn't authenticate you"}
-    wrong_token = requests.get(f"{helpdesk.url}/api/v2/tickets.json", timeout=5,
-                               auth=(f"{helpdesk.state.admin_email}/token", "nope"))
+    wrong_token = requests.get(
+        f"{helpdesk.url}/api/v2/tickets.json", timeout=5, auth=(f"{helpdesk.state.admin_email}/token", "nope")
+    )
     assert wrong_token.status_code == 401
-    bearer = requests.get(f"{helpdesk.url}/api/v2/tickets.json", timeout=5,
-                          headers={"Authorization": "Bearer sandbox-oauth-token"})
+    bearer = requests.get(
+        f"{helpdesk.url}/api/v2/tickets.json",
+        timeout=5,
+        headers={"Authorization": "Bearer sandbox-oauth-token"},
+    )
     assert bearer.status_code == 200
 
 
 def test_cursor_pagination_walks_every_ticket_once(helpdesk: RunningHelpdesk) -> None:
     requester_id = _requester(helpdesk.state)
     for n in range(7):
-        helpdesk.state.create_ticket({"subject": f"t{n}", "comment": {"body": "x"}, "requester_id": requester_id})
+        helpdesk.state.create_ticket(
+            {"subject": f"t{n}", "comment": {"body": "x"}, "requester_id": requester_id}
+        )
     seen: list[int] = []
     url = f"{helpdesk.url}/api/v2/tickets.json?page[size]=3"
     while url:
@@ -152,8 +172,11 @@ def test_update_many_with_ids_reports_each_ticket(helpdesk: RunningHelpdesk) -> 
     ok = _new_ticket(helpdesk)
     closed = _new_ticket(helpdesk)
     helpdesk.api("PUT", f"/tickets/{closed['id']}.json", json={"ticket": {"status": "closed"}})
-    answer = helpdesk.api("PUT", f"/tickets/update_many.json?ids={ok['id']},{closed['id']},777",
-                          json={"ticket": {"group_id": None, "additional_tags": ["bulk"]}}).json()["job_status"]
+    answer = helpdesk.api(
+        "PUT",
+        f"/tickets/update_many.json?ids={ok['id']},{closed['id']},777",
+        json={"ticket": {"group_id": None, "additional_tags": ["bulk"]}},
+    ).json()["job_status"]
     assert answer["status"] == "queued" and answer["total"] == 3
     seen, job = _poll_job(helpdesk, answer["id"])
     assert "completed" in seen
@@ -181,7 +204,9 @@ def test_more_than_100_items_is_too_many_values(helpdesk: RunningHelpdesk) -> No
     by_ids = helpdesk.api("PUT", f"/tickets/update_many.json?ids={ids}", json={"ticket": {"status": "open"}})
     assert by_ids.status_code == 400
     assert by_ids.json()["error"] == "TooManyValues" and by_ids.json()["max_count"] == 100
-    listed = helpdesk.api("PUT", "/tickets/update_many.json", json={"tickets": [{"id": i} for i in range(101)]})
+    listed = helpdesk.api(
+        "PUT", "/tickets/update_many.json", json={"tickets": [{"id": i} for i in range(101)]}
+    )
     assert listed.status_code == 400 and listed.json()["error"] == "TooManyValues"
 
 
@@ -198,8 +223,12 @@ def test_requester_reply_reopens_and_agent_reply_sets_first_reply_metric(helpdes
     state = helpdesk.state
     agent = state.create_user({"name": "Agent Smith", "email": "smith@deskmate.example", "role": "agent"})
     requester_id = _requester(state)
-    ticket = state.create_ticket({"comment": {"body": "help"}, "requester_id": requester_id},
-                                 actor_id=requester_id, channel="web", at=time.time() - 1800)
+    ticket = state.create_ticket(
+        {"comment": {"body": "help"}, "requester_id": requester_id},
+        actor_id=requester_id,
+        channel="web",
+        at=time.time() - 1800,
+    )
     state.add_comment(ticket["id"], "We are on it", author_id=agent["id"])
     state.update_ticket(ticket["id"], {"status": "solved"}, actor_id=agent["id"])
     state.add_comment(ticket["id"], "Still broken", author_id=requester_id)
