@@ -211,7 +211,11 @@ def _slack(ctx: PluginContext, method: str, **kwargs: Any) -> Any:
 
 
 def core_handlers() -> dict[str, Handler]:
+    from app.notice_delivery import notice_handler
+    from app.notices import NOTICE_WORK_KIND
+
     return {
+        NOTICE_WORK_KIND: notice_handler(),
         TICKET_UPDATE: BatchHandler(_update_tickets, max_batch=100),
         TICKET_COMMENT: _comment,
         TICKET_CREATE: _create_ticket,
