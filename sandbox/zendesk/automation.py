@@ -23,6 +23,20 @@ def _webhook_id() -> str:
     return "01" + "".join(random.choice(CROCKFORD) for _ in range(24))
 
 
+def _normalise_filter(spec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """SLA filter values come back as strings (or lists), however a client sent them."""
+
+    def one(cond: dict[str, Any]) -> dict[str, Any]:
+        value = cond.get("value")
+        if isinstance(value, bool):
+            value = str(value).lower()
+        elif isinstance(value, int | float):
+            value = str(value)
+        return {**clone(cond), "value": value}
+
+    return {"all": [one(c) for c in spec.get("all") or []], "any": [one(c) for c in spec.get("any") or []]}
+
+
 def _base_invalid(description: str) -> ApiError:
     return ApiError(
         422,
@@ -229,10 +243,7 @@ class AutomationMixin(StateBase):
                 "title": data["title"],
                 "description": data.get("description") or "",
                 "position": int(data.get("position") or len(self.sla_policies) + 1),
-                "filter": {
-                    "all": clone(data["filter"].get("all") or []),
-                    "any": clone(data["filter"].get("any") or []),
-                },
+                "filter": _normalise_filter(data["filter"]),
                 "policy_metrics": clone(data.get("policy_metrics") or []),
                 "created_at": stamp,
                 "updated_at": stamp,
@@ -244,9 +255,11 @@ class AutomationMixin(StateBase):
         """Replace the given members of an SLA policy."""
         with self.lock:
             policy = self._get(self.sla_policies, policy_id)
-            for key in ("title", "description", "position", "filter", "policy_metrics"):
+            for key in ("title", "description", "position", "policy_metrics"):
                 if key in data:
                     policy[key] = clone(data[key])
+            if isinstance(data.get("filter"), dict):
+                policy["filter"] = _normalise_filter(data["filter"])
             policy["updated_at"] = iso(self.now())
             return policy
 

@@ -1,0 +1,299 @@
+"""The helpdesk emulator's answers validate against Zendesk's own OpenAPI document.
+
+Fairness rules from PLATFORM_FACTS.md: the document forgets `nullable` on many fields real Zendesk leaves
+null, and lists no `deleted` status, so null members are dropped before validation and `deleted` is admitted.
+Error bodies are not described by the document and are checked by hand at the end of this module.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+import yaml
+from openapi_core import Config, OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+
+from sandbox.testing import RunningHelpdesk, start_helpdesk
+
+SPEC_PATH = Path("/work/shared/reference/zendesk-support-openapi.yaml")
+SPEC_HOST = "https://sandbox.zendesk.com"
+
+
+class _SpecLoader(yaml.CSafeLoader):
+    """The spec has bare `=` values (tag:yaml.org,2002:value) that PyYAML refuses; read them as strings."""
+
+
+_SpecLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
+@pytest.fixture(scope="session")
+def openapi() -> OpenAPI:
+    """Zendesk's OpenAPI document, loaded once per session, with `deleted` admitted as a ticket status."""
+    if not SPEC_PATH.exists():
+        pytest.skip(f"{SPEC_PATH} is not available")
+    with SPEC_PATH.open() as handle:
+        spec = yaml.load(handle, Loader=_SpecLoader)  # noqa: S506 - a SafeLoader subclass
+    spec["components"]["schemas"]["TicketObject"]["properties"]["status"]["enum"].append("deleted")
+    return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
+
+
+def drop_nulls(value: Any) -> Any:
+    """Remove null members recursively (the document omits `nullable` where Zendesk answers null)."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value
+
+
+def assert_conforms(openapi: OpenAPI, response: requests.Response, body: Any = None) -> None:
+    """Validate one emulator answer against the operation the document defines for its path."""
+    assert response.status_code < 400, response.text
+    url = urlsplit(response.request.url or "")
+    path = url.path.removesuffix(".json")
+    data = drop_nulls(response.json() if body is None else body)
+    request = MockRequest(SPEC_HOST, (response.request.method or "GET").lower(), path)
+    mock = MockResponse(json.dumps(data).encode(), response.status_code, content_type="application/json")
+    openapi.validate_response(request, mock)
+
+
+@pytest.fixture(scope="module")
+def account() -> Iterator[tuple[RunningHelpdesk, dict[str, Any]]]:
+    """A helpdesk with a little of everything, shared by the read-only checks."""
+    running = start_helpdesk(job_delay=0.0)
+    state = running.state
+    tier1 = state.create_group({"name": "Tier 1"})
+    tier2 = state.create_group({"name": "Tier 2"})
+    org = state.create_organization(
+        {
+            "name": "Studio Aurora",
+            "domain_names": ["studio-aurora.example"],
+            "tags": ["premium_partner"],
+            "group_id": tier2["id"],
+            "organization_fields": {"partner_tier": "premium"},
+        }
+    )
+    agent = state.create_user(
+        {
+            "name": "Marta Rossi",
+            "email": "marta@deskmate.example",
+            "role": "agent",
+            "default_group_id": tier1["id"],
+        }
+    )
+    fan = state.create_user({"name": "Lea Schulz", "email": "lea@studio-aurora.example", "locale": "de"})
+    ticket = state.create_ticket(
+        {
+            "subject": "Livestream ruckelt",
+            "comment": {"body": "Der Stream ruckelt"},
+            "requester_id": fan["id"],
+            "priority": "high",
+            "tags": ["live"],
+            "custom_fields": [{"id": 360001, "value": "android"}],
+        },
+        at=time.time() - 600,
+    )
+    state.add_comment(ticket["id"], "Wir schauen es uns an", author_id=agent["id"])
+    state.update_ticket(ticket["id"], {"status": "pending", "assignee_id": agent["id"]}, actor_id=agent["id"])
+    solved = state.create_ticket(
+        {"comment": {"body": "refund"}, "requester_id": fan["id"], "status": "solved"}
+    )
+    gone = state.create_ticket({"comment": {"body": "spam"}})
+    state.delete_ticket(gone["id"])
+    policy = state.create_sla_policy(
+        {
+            "title": "Premium partners",
+            "filter": {
+                "all": [{"field": "organization_id", "operator": "is", "value": org["id"]}],
+                "any": [],
+            },
+            "policy_metrics": [
+                {"priority": "high", "metric": "first_reply_time", "target": 90, "business_hours": False}
+            ],
+        }
+    )
+    trigger = state.create_trigger(
+        {
+            "title": "Notify",
+            "conditions": {"all": [{"field": "update_type", "operator": "is", "value": "Create"}]},
+            "actions": [{"field": "notification_webhook", "value": ["01H", '{"id": "{{ticket.id}}"}']}],
+        }
+    )
+    ids = {
+        "ticket": ticket["id"],
+        "solved": solved["id"],
+        "org": org["id"],
+        "tier1": tier1["id"],
+        "fan": fan["id"],
+        "agent": agent["id"],
+        "policy": policy["id"],
+        "trigger": trigger["id"],
+        "metric": state.tickets[ticket["id"]]["_metric_id"],
+    }
+    yield running, ids
+    running.server.stop()
+    running.state.close()
+
+
+READ_PATHS = [
+    "/tickets/{ticket}.json",
+    "/tickets.json",
+    "/tickets.json?page[size]=1",
+    "/tickets/show_many.json?ids={ticket},{solved}",
+    "/tickets/{ticket}/comments.json",
+    "/tickets/{ticket}/audits.json",
+    "/users.json",
+    "/users/{fan}.json",
+    "/users/show_many.json?ids={fan},{agent}",
+    "/users/search.json?query=lea@studio-aurora.example",
+    "/users/me.json",
+    "/organizations.json",
+    "/organizations/{org}.json",
+    "/organizations/show_many.json?ids={org}",
+    "/groups.json",
+    "/groups/{tier1}.json",
+    "/search.json?query=type:ticket status<solved",
+    "/search.json?query=type:user email:lea@studio-aurora.example",
+    '/search.json?query=type:organization name:"Studio Aurora"',
+    "/search.json?query=type:group Tier",
+    "/search/count.json?query=type:ticket",
+    "/ticket_metrics.json",
+    "/slas/policies.json",
+    "/slas/policies/{policy}.json",
+    "/incremental/tickets/cursor.json?start_time=0",
+    "/incremental/users.json?start_time=0",
+    "/incremental/organizations.json?start_time=0",
+    "/triggers.json",
+    "/triggers/{trigger}.json",
+]
+
+
+@pytest.mark.parametrize("template", READ_PATHS)
+def test_read_answers_conform(
+    openapi: OpenAPI, account: tuple[RunningHelpdesk, dict[str, Any]], template: str
+) -> None:
+    helpdesk, ids = account
+    response = helpdesk.api("GET", template.format(**ids))
+    assert_conforms(openapi, response)
+
+
+def test_single_ticket_metric_conforms(
+    openapi: OpenAPI, account: tuple[RunningHelpdesk, dict[str, Any]]
+) -> None:
+    # The document types `ticket_metric` of Show Ticket Metrics as an array, while Zendesk (and the docs'
+    # own example) answer one object; so the object is checked against the list operation's item schema.
+    helpdesk, ids = account
+    for path in (f"/ticket_metrics/{ids['metric']}.json", f"/tickets/{ids['ticket']}/metrics.json"):
+        response = helpdesk.api("GET", path)
+        metric = response.json()["ticket_metric"]
+        assert metric["ticket_id"] == ids["ticket"]
+        listed = helpdesk.api("GET", "/ticket_metrics.json")
+        assert_conforms(openapi, listed, {"ticket_metrics": [metric]})
+
+
+def test_write_answers_conform(openapi: OpenAPI, helpdesk: RunningHelpdesk) -> None:
+    helpdesk.state.jobs.delay = 0.0
+    created = helpdesk.api(
+        "POST",
+        "/tickets.json",
+        json={
+            "ticket": {
+                "subject": "Pago por visión",
+                "comment": {"body": "No puedo ver el evento"},
+                "priority": "urgent",
+                "type": "incident",
+            }
+        },
+    )
+    assert created.status_code == 201
+    assert_conforms(openapi, created)
+    ticket_id = created.json()["ticket"]["id"]
+    updated = helpdesk.api(
+        "PUT",
+        f"/tickets/{ticket_id}.json",
+        json={
+            "ticket": {
+                "status": "open",
+                "priority": "high",
+                "comment": {"body": "Estamos revisando", "public": True},
+            }
+        },
+    )
+    assert_conforms(openapi, updated)
+    assert_conforms(
+        openapi, helpdesk.api("POST", "/users.json", json={"user": {"name": "Ana", "email": "a@b.es"}})
+    )
+    assert_conforms(
+        openapi, helpdesk.api("POST", "/organizations.json", json={"organization": {"name": "Org"}})
+    )
+    group = helpdesk.api("POST", "/groups.json", json={"group": {"name": "Billing"}})
+    assert_conforms(openapi, group)
+    assert_conforms(
+        openapi,
+        helpdesk.api(
+            "PUT", f"/groups/{group.json()['group']['id']}.json", json={"group": {"description": "Refunds"}}
+        ),
+    )
+    sla = helpdesk.api(
+        "POST", "/slas/policies.json", json={"sla_policy": {"title": "p", "filter": {"all": []}}}
+    )
+    assert_conforms(openapi, sla)
+    trigger = helpdesk.api(
+        "POST",
+        "/triggers.json",
+        json={
+            "trigger": {
+                "title": "t",
+                "conditions": {"all": [{"field": "status", "operator": "is", "value": "new"}]},
+                "actions": [{"field": "priority", "value": "high"}],
+            }
+        },
+    )
+    assert_conforms(openapi, trigger)
+
+
+def test_bulk_job_statuses_conform(openapi: OpenAPI, helpdesk: RunningHelpdesk) -> None:
+    helpdesk.state.jobs.delay = 0.0
+    ok = helpdesk.state.create_ticket({"comment": {"body": "x"}})
+    closed = helpdesk.state.create_ticket({"comment": {"body": "x"}, "status": "closed"})
+    queued = helpdesk.api(
+        "PUT",
+        f"/tickets/update_many.json?ids={ok['id']},{closed['id']}",
+        json={"ticket": {"status": "solved"}},
+    )
+    assert_conforms(openapi, queued)
+    assert helpdesk.state.wait_for_jobs(5)
+    job_id = queued.json()["job_status"]["id"]
+    finished = helpdesk.api("GET", f"/job_statuses/{job_id}.json")
+    assert [r["success"] for r in finished.json()["job_status"]["results"]] == [True, False]
+    assert_conforms(openapi, finished)
+    assert_conforms(openapi, helpdesk.api("GET", f"/job_statuses/show_many.json?ids={job_id}"))
+    per_ticket = helpdesk.api(
+        "PUT", "/tickets/update_many.json", json={"tickets": [{"id": ok["id"], "priority": "low"}]}
+    )
+    assert_conforms(openapi, per_ticket)
+
+
+def test_error_bodies_by_hand(helpdesk: RunningHelpdesk) -> None:
+    not_found = helpdesk.api("GET", "/users/42.json")
+    assert (not_found.status_code, not_found.json()) == (
+        404,
+        {"error": "RecordNotFound", "description": "Not found"},
+    )
+    invalid = helpdesk.api("POST", "/users.json", json={"user": {"email": "x@y.z"}})
+    assert invalid.status_code == 422
+    body = invalid.json()
+    assert body["error"] == "RecordInvalid" and body["description"] == "Record validation errors"
+    assert body["details"]["name"][0] == {"description": "Name: cannot be blank", "error": "BlankValue"}
+    too_many = helpdesk.api("GET", "/tickets/show_many.json?ids=" + ",".join(map(str, range(1, 102))))
+    assert too_many.status_code == 400
+    assert {"error", "description", "max_count"} <= set(too_many.json())
+    unknown = helpdesk.api("GET", "/no_such_thing.json")
+    assert unknown.status_code == 404 and set(unknown.json()) == {"error", "description"}
