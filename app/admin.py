@@ -79,3 +79,35 @@ def list_events() -> Any:
         {"id": e.id, "source": e.source, "type": e.event_type, "ticket_id": e.ticket_id, "state": e.state,
          "attempts": e.attempts, "last_error": e.last_error, "pending_plugins": e.pending_plugins,
          "received_at": e.received_at.isoformat()} for e in events]}
+
+
+@bp.get("/requester-notices")
+@require_admin
+def list_requester_notices() -> Any:
+    """Requester notices with their delivery state; filters: ``subject_key``, ``kind``, ``state``."""
+    from app import notices
+
+    state = request.args.get("state")
+    if state is not None and state not in notices.NOTICE_STATES:
+        return json_error(400, f"state must be one of {', '.join(notices.NOTICE_STATES)}")
+    subject = request.args.get("subject_key")
+    subjects = [subject] if subject else None
+    kind = request.args.get("kind") or None
+    account_id = current_account().id
+    return {"notices": notices.list_notices(db_session(), account_id, subject_keys=subjects, kind=kind,
+                                            state=state, limit=_limit()),
+            "summary": notices.summarise(db_session(), account_id, subject_keys=subjects, kind=kind)}
+
+
+@bp.post("/requester-notices/retry")
+@require_admin
+def retry_requester_notices() -> Any:
+    """Give failed notices (of ``subject_key``, or all) a fresh set of delivery attempts."""
+    from app import notices
+
+    subject = json_body().get("subject_key")
+    if subject is not None and not isinstance(subject, str):
+        return json_error(400, "subject_key must be a string")
+    count = notices.retry_failed_notices(db_session(), current_account().id,
+                                         subject_keys=[subject] if subject else None, now=get_clock().now())
+    return {"retried": count}

@@ -25,6 +25,7 @@ db_cli = AppGroup("db", help="Database migrations.")
 accounts_cli = AppGroup("accounts", help="Helpdesk accounts served by this deployment.")
 tokens_cli = AppGroup("tokens", help="Admin API tokens.")
 work_cli = AppGroup("work", help="Work items (side effects): inspect and retry.")
+notices_cli = AppGroup("notices", help="Requester notices: what was told to whom, and retries.")
 
 
 @db_cli.command("upgrade")
@@ -174,8 +175,51 @@ def work_retry(ids: tuple[int, ...], subdomain: str | None) -> None:
     click.echo(f"{count} work item(s) will be tried again")
 
 
+@notices_cli.command("summary")
+@click.option("--subject", "subject_key", help="Only notices about this subject (e.g. feature_request:42).")
+@click.option("--state", type=click.Choice(["delivered", "pending", "failed", "cancelled"]),
+              help="List the notices in this state below the counts.")
+@click.option("--account", "subdomain")
+def notices_summary(subject_key: str | None, state: str | None, subdomain: str | None) -> None:
+    """Count notices by state (and list those in --state), for one subject or all."""
+    from app import notices
+
+    account_id = _account_id(subdomain)
+    subjects = [subject_key] if subject_key else None
+    with storage.session() as session:
+        counts = notices.summarise(session, account_id, subject_keys=subjects)
+        listed = (notices.list_notices(session, account_id, subject_keys=subjects, state=state)
+                  if state else [])
+    summary = Table("delivered", "as comment", "as follow-up", "pending", "failed", "total")
+    summary.add_row(*(str(counts[name]) for name in ("delivered", "comment", "followup", "pending", "failed",
+                                                     "total")))
+    Console().print(summary)
+    if listed:
+        table = Table("requester", "subject", "kind", "state", "ticket", "attempts", "last error")
+        for notice in listed:
+            table.add_row(str(notice["requester_id"]), notice["subject_key"], notice["kind"],
+                          notice["state"], str(notice["ticket_id"] or ""), str(notice["attempts"]),
+                          (notice["last_error"] or "")[:80])
+        Console().print(table)
+
+
+@notices_cli.command("retry")
+@click.option("--subject", "subject_key", help="Only notices about this subject.")
+@click.option("--account", "subdomain")
+def notices_retry(subject_key: str | None, subdomain: str | None) -> None:
+    """Give failed notices a fresh set of delivery attempts."""
+    from app import notices
+
+    account_id = _account_id(subdomain)
+    with storage.session() as session:
+        subjects = [subject_key] if subject_key else None
+        count = notices.retry_failed_notices(session, account_id, subject_keys=subjects,
+                                             now=get_clock().now())
+    click.echo(f"{count} notice(s) will be tried again")
+
+
 def init_app(app: Flask) -> None:
-    for group in (db_cli, accounts_cli, tokens_cli, work_cli):
+    for group in (db_cli, accounts_cli, tokens_cli, work_cli, notices_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
     for name, function in plugin_manager.implementations(app, "register_commands"):

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from app.effects import find_audit
 from app.models import RequesterNoticeRecord
@@ -32,7 +33,8 @@ _SHOW_MANY = 100
 
 
 def _recency(ticket: Mapping[str, Any]) -> tuple[int, str, int]:
-    return (1 if ticket.get("status") in UNSOLVED else 0, str(ticket.get("updated_at") or ""), int(ticket["id"]))
+    unsolved = 1 if ticket.get("status") in UNSOLVED else 0
+    return (unsolved, str(ticket.get("updated_at") or ""), int(ticket["id"]))
 
 
 def _show_many(ctx: PluginContext, path: str, member: str, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -53,11 +55,12 @@ def _fetch(ctx: PluginContext, records: list[RequesterNoticeRecord]) -> tuple[di
 
 
 def _reconcile(ctx: PluginContext, key: str, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """What an earlier attempt did, if anything: the key in an audit of a ticket or of one of its follow-ups."""
+    """What an earlier attempt did, if anything: the key in an audit of a ticket or of its follow-ups."""
     for ticket in sorted(candidates, key=_recency, reverse=True):
         audit_id = find_audit(ctx, int(ticket["id"]), key)
         if audit_id is not None:
-            return {"channel": "comment", "ticket_id": int(ticket["id"]), "audit_id": audit_id, "reconciled": True}
+            return {"channel": "comment", "ticket_id": int(ticket["id"]), "audit_id": audit_id,
+                    "reconciled": True}
         for followup_id in ticket.get("followup_ids") or []:
             try:
                 audit_id = find_audit(ctx, int(followup_id), key)
@@ -66,8 +69,8 @@ def _reconcile(ctx: PluginContext, key: str, candidates: list[dict[str, Any]]) -
                     continue
                 raise
             if audit_id is not None:
-                return {"channel": "followup", "ticket_id": int(followup_id), "source_ticket_id": int(ticket["id"]),
-                        "audit_id": audit_id, "reconciled": True}
+                return {"channel": "followup", "ticket_id": int(followup_id),
+                        "source_ticket_id": int(ticket["id"]), "audit_id": audit_id, "reconciled": True}
     return None
 
 
@@ -83,8 +86,10 @@ def _comment(ctx: PluginContext, key: str, ticket_id: int, body: str, tags: list
     ticket: dict[str, Any] = {"comment": {"body": body, "public": True}, "metadata": {"deskmate_key": key}}
     if tags:
         ticket["additional_tags"] = tags
-    answer = ctx.zendesk.call("PUT", f"/tickets/{ticket_id}.json", json={"ticket": ticket}, what="notice comment")
-    return {"channel": "comment", "ticket_id": ticket_id, "audit_id": ((answer or {}).get("audit") or {}).get("id")}
+    answer = ctx.zendesk.call("PUT", f"/tickets/{ticket_id}.json", json={"ticket": ticket},
+                              what="notice comment")
+    audit = (answer or {}).get("audit") or {}
+    return {"channel": "comment", "ticket_id": ticket_id, "audit_id": audit.get("id")}
 
 
 def _followup(ctx: PluginContext, key: str, record: RequesterNoticeRecord, source: Mapping[str, Any],
@@ -98,9 +103,10 @@ def _followup(ctx: PluginContext, key: str, record: RequesterNoticeRecord, sourc
             ticket[name] = source[name]
     if record.tags:
         ticket["tags"] = list(record.tags)
-    answer = ctx.zendesk.call("POST", "/tickets.json", json={"ticket": ticket}, headers={"Idempotency-Key": key},
-                              what="notice follow-up")
-    return {"channel": "followup", "ticket_id": int(answer["ticket"]["id"]), "source_ticket_id": int(source["id"])}
+    answer = ctx.zendesk.call("POST", "/tickets.json", json={"ticket": ticket},
+                              headers={"Idempotency-Key": key}, what="notice follow-up")
+    return {"channel": "followup", "ticket_id": int(answer["ticket"]["id"]),
+            "source_ticket_id": int(source["id"])}
 
 
 def _deliver(ctx: PluginContext, item: ClaimedItem, record: RequesterNoticeRecord, tickets: Mapping[int, Any],
@@ -111,10 +117,11 @@ def _deliver(ctx: PluginContext, item: ClaimedItem, record: RequesterNoticeRecor
         found = _reconcile(ctx, item.key, candidates)
         if found is not None:
             return found
-    theirs = [t for t in candidates if t.get("requester_id") is None or int(t["requester_id"]) == record.requester_id]
+    theirs = [t for t in candidates
+              if t.get("requester_id") is None or int(t["requester_id"]) == record.requester_id]
     if not theirs:
-        raise PermanentFailure(f"none of tickets {record.ticket_ids} exists with requester {record.requester_id} "
-                               "any more; nothing to comment on or follow up")
+        raise PermanentFailure(f"none of tickets {record.ticket_ids} exists with requester "
+                               f"{record.requester_id} any more; nothing to comment on or follow up")
     locale, subject, body = _message(record, users.get(record.requester_id))
     open_tickets = [t for t in theirs if t.get("status") not in ("closed", "deleted")]
     if open_tickets:
@@ -138,17 +145,9 @@ def _deliver(ctx: PluginContext, item: ClaimedItem, record: RequesterNoticeRecor
         raise
 
 
-def _record(record: RequesterNoticeRecord, result: Mapping[str, Any], ctx: PluginContext) -> None:
-    record.delivered_at = ctx.now()
-    record.channel = result.get("channel")
-    record.ticket_id = result.get("ticket_id")
-    record.source_ticket_id = result.get("source_ticket_id")
-    record.locale = result.get("locale") or record.locale
-
-
 def _result_of(record: RequesterNoticeRecord) -> dict[str, Any]:
-    return {"channel": record.channel, "ticket_id": record.ticket_id, "source_ticket_id": record.source_ticket_id,
-            "locale": record.locale}
+    return {"channel": record.channel, "ticket_id": record.ticket_id,
+            "source_ticket_id": record.source_ticket_id, "locale": record.locale}
 
 
 def _failure(error: Exception) -> Outcome:
@@ -162,11 +161,20 @@ def _failure(error: Exception) -> Outcome:
     return Retry(f"{type(error).__name__}: {error}")
 
 
+def _load(ctx: PluginContext, keys: list[str]) -> dict[str, RequesterNoticeRecord]:
+    """The batch's notices, read in a short transaction of their own.
+
+    The handler's own session stays closed until the results are written: on SQLite an open write
+    transaction would block the rate budget's bookkeeping for as long as the helpdesk calls take.
+    """
+    with Session(ctx.session.get_bind(), expire_on_commit=False) as reader:
+        return {record.work_key: record for record in reader.scalars(sa.select(RequesterNoticeRecord).where(
+            RequesterNoticeRecord.account_id == ctx.account.id, RequesterNoticeRecord.work_key.in_(keys)))}
+
+
 def deliver_notices(items: list[ClaimedItem], ctx: PluginContext) -> dict[int, Outcome]:
     """The ``zendesk.requester_notice`` batch handler: one outcome per item, never an exception."""
-    keys = [item.key for item in items]
-    records = {record.work_key: record for record in ctx.session.scalars(sa.select(RequesterNoticeRecord).where(
-        RequesterNoticeRecord.account_id == ctx.account.id, RequesterNoticeRecord.work_key.in_(keys)))}
+    records = _load(ctx, [item.key for item in items])
     outcomes: dict[int, Outcome] = {}
     todo: list[tuple[ClaimedItem, RequesterNoticeRecord]] = []
     for item in items:
@@ -186,6 +194,7 @@ def deliver_notices(items: list[ClaimedItem], ctx: PluginContext) -> dict[int, O
         outcomes.update({item.id: failure if not isinstance(failure, Fail) else Retry(failure.error)
                          for item, _ in todo})
         return outcomes
+    delivered: dict[int, dict[str, Any]] = {}
     for index, (item, record) in enumerate(todo):
         try:
             result = _deliver(ctx, item, record, tickets, users)
@@ -197,8 +206,14 @@ def deliver_notices(items: list[ClaimedItem], ctx: PluginContext) -> dict[int, O
                     outcomes[later.id] = Retry(str(error), at=error.retry_at)
                 break
             continue
-        _record(record, result, ctx)
+        delivered[record.id] = result
         outcomes[item.id] = Done(result)
+    now = ctx.now()
+    for record_id, result in delivered.items():
+        mine = RequesterNoticeRecord.id == record_id
+        ctx.session.execute(sa.update(RequesterNoticeRecord).where(mine).values(
+            delivered_at=now, channel=result.get("channel"), ticket_id=result.get("ticket_id"),
+            source_ticket_id=result.get("source_ticket_id"), locale=result.get("locale")))
     return outcomes
 
 

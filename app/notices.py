@@ -60,7 +60,7 @@ class NoticeTemplates:
             raise ValueError(f"the default locale {self.default_locale!r} has no template")
 
     def for_locale(self, locale: str | None) -> tuple[str, NoticeTemplate]:
-        """The template for a requester's locale: exact (``pt-br``), then its language (``pt``), then default."""
+        """The template for a locale: exact (``pt-br``), then its language (``pt``), then the default."""
         if locale:
             wanted = _normalise_locale(locale)
             for candidate in (wanted, wanted.split("-", 1)[0]):
@@ -84,12 +84,13 @@ class NoticeTemplates:
             raise ValueError("templates need 'locales': {locale: {subject, body}}")
         parsed = {}
         for name, value in locales.items():
-            if not isinstance(value, Mapping) or not isinstance(value.get("body"), str) or not value["body"].strip():
+            body = value.get("body") if isinstance(value, Mapping) else None
+            if not isinstance(body, str) or not body.strip():
                 raise ValueError(f"the {name!r} template needs a non-empty 'body'")
             subject = value.get("subject")
             if not isinstance(subject, str) or not subject.strip():
                 raise ValueError(f"the {name!r} template needs a non-empty 'subject'")
-            parsed[str(name)] = NoticeTemplate(subject=subject, body=value["body"])
+            parsed[str(name)] = NoticeTemplate(subject=subject, body=body)
         return cls(parsed, str(data.get("default_locale") or "en"))
 
     def unknown_placeholders(self, known: Iterable[str]) -> set[str]:
@@ -126,7 +127,7 @@ class RequesterNotice:
 
     ``subject_key`` names what the notice is about (``feature_request:42``, ``incident:7``); with
     ``requester_id`` and ``kind`` (``released``) it identifies the notice: recording it twice is a no-op.
-    ``ticket_ids`` are the requester's tickets about the subject (the comment goes on the most recent open one).
+    ``ticket_ids`` are the requester's tickets about the subject (the most recent open one is commented on).
     ``context`` fills the templates' placeholders besides ``{name}`` and ``{first_name}``.
     """
 
@@ -227,7 +228,8 @@ def _query(account_id: int, subject_keys: Sequence[str] | None, kind: str | None
 
 
 def list_notices(session: Session, account_id: int, *, subject_keys: Sequence[str] | None = None,
-                 kind: str | None = None, state: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+                 kind: str | None = None, state: str | None = None,
+                 limit: int = 1000) -> list[dict[str, Any]]:
     """The account's notices (optionally of some subjects, one kind, one state), oldest first, as JSON."""
     rows = session.execute(_query(account_id, subject_keys, kind).order_by(RequesterNoticeRecord.id)).all()
     listed = []
@@ -239,7 +241,8 @@ def list_notices(session: Session, account_id: int, *, subject_keys: Sequence[st
             "id": record.id, "subject_key": record.subject_key, "kind": record.kind,
             "requester_id": record.requester_id, "requester_name": record.requester_name,
             "key": record.work_key, "state": notice_state, "channel": record.channel,
-            "ticket_id": record.ticket_id, "source_ticket_id": record.source_ticket_id, "locale": record.locale,
+            "ticket_id": record.ticket_id, "source_ticket_id": record.source_ticket_id,
+            "locale": record.locale,
             "candidate_ticket_ids": record.ticket_ids, "attempts": attempts or 0,
             "last_error": None if notice_state == DELIVERED else last_error, "work_item_id": item_id,
             "created_at": record.created_at.isoformat(),
@@ -275,9 +278,10 @@ def told_requesters(session: Session, account_id: int, subject_keys: Sequence[st
     """The requesters who already have a notice of ``kind`` about any of ``subject_keys`` (in any state)."""
     if not subject_keys:
         return set()
-    return set(session.scalars(sa.select(RequesterNoticeRecord.requester_id).where(
-        RequesterNoticeRecord.account_id == account_id, RequesterNoticeRecord.subject_key.in_(list(subject_keys)),
-        RequesterNoticeRecord.kind == kind)).all())
+    record = RequesterNoticeRecord
+    return set(session.scalars(sa.select(record.requester_id).where(
+        record.account_id == account_id, record.subject_key.in_(list(subject_keys)),
+        record.kind == kind)).all())
 
 
 def retry_failed_notices(session: Session, account_id: int, *, subject_keys: Sequence[str] | None,
