@@ -18,11 +18,15 @@ import requests
 from flask import Flask, Response, request
 
 from .server import ServerThread
+from .slack import SlackState
+from .slack import create_app as create_slack_app
 from .zendesk import HelpdeskState, create_app
 
 ADMIN_EMAIL = "admin@deskmate-sandbox.example"
 API_TOKEN = "sandbox-api-token"
 OAUTH_TOKEN = "sandbox-oauth-token"
+SLACK_BOT_TOKEN = "xoxb-sandbox-token"
+SLACK_SIGNING_SECRET = "sandbox-signing-secret"
 
 
 @dataclass
@@ -50,6 +54,29 @@ class RunningHelpdesk:
 
     def control(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Call `/__sandbox{path}` (unmetered, unauthenticated)."""
+        kwargs.setdefault("timeout", 30)
+        return requests.request(method, f"{self.url}/__sandbox{path}", **kwargs)
+
+
+@dataclass
+class RunningSlack:
+    """A Slack emulator served over HTTP."""
+
+    state: SlackState
+    server: ServerThread
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. `http://127.0.0.1:54321`."""
+        return self.server.url
+
+    @property
+    def api_url(self) -> str:
+        """What to pass as slack-sdk's `base_url` (ends with `/api/`)."""
+        return self.server.url + "/api/"
+
+    def control(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Call `/__sandbox{path}`."""
         kwargs.setdefault("timeout", 30)
         return requests.request(method, f"{self.url}/__sandbox{path}", **kwargs)
 
@@ -116,6 +143,12 @@ def start_helpdesk(state: HelpdeskState | None = None, **options: Any) -> Runnin
     return running
 
 
+def start_slack(state: SlackState | None = None, **options: Any) -> RunningSlack:
+    """Start a Slack emulator on an ephemeral port (stop it with `.server.stop()`)."""
+    state = state or SlackState(**options)
+    return RunningSlack(state, ServerThread(create_slack_app(state)).start())
+
+
 @pytest.fixture
 def helpdesk_state() -> Iterator[HelpdeskState]:
     """A fresh, empty helpdesk account with fast jobs and webhook retries."""
@@ -151,3 +184,25 @@ def zenpy_client(helpdesk: RunningHelpdesk, monkeypatch: pytest.MonkeyPatch) -> 
     return Zenpy(
         subdomain=helpdesk.state.subdomain, email=helpdesk.state.admin_email, token=helpdesk.state.api_token
     )
+
+
+@pytest.fixture
+def slack_state() -> SlackState:
+    """A fresh Slack workspace with the default channels."""
+    return SlackState()
+
+
+@pytest.fixture
+def slack(slack_state: SlackState) -> Iterator[RunningSlack]:
+    """The Slack emulator served over HTTP on an ephemeral port."""
+    running = start_slack(slack_state)
+    yield running
+    running.server.stop()
+
+
+@pytest.fixture
+def slack_client(slack: RunningSlack) -> Any:
+    """An unmodified slack-sdk WebClient pointed at the emulator."""
+    from slack_sdk import WebClient
+
+    return WebClient(token=SLACK_BOT_TOKEN, base_url=slack.api_url)
