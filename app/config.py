@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_PLUGINS: list[str] = ["routing", "sla", "breaking_news"]  # each capability adds its name here when it lands
+DEFAULT_PLUGINS: list[str] = ["breaking_news"]  # each capability adds its name here when it lands
 
 
 class ConfigError(RuntimeError):
@@ -71,18 +71,6 @@ class Settings(BaseSettings):
     # How long a batchable work item waits for company, so that a burst becomes few API calls.
     batch_linger_seconds: float = Field(default=2.0, ge=0)
     job_status_timeout_seconds: float = Field(default=60.0, gt=0)
-
-    # The agent sidebar (app/sidebar): session lifetime, the ticket-context cache, the ZAF SDK it loads.
-    sidebar_session_minutes: int = Field(default=20, ge=2, le=120)
-    # A session is refreshed at most this long after the helpdesk's signed load; then the agent reloads.
-    sidebar_session_max_hours: int = Field(default=12, ge=1, le=72)
-    # Cached requesters and organizations older than this are served, then refreshed in the background.
-    sidebar_cache_seconds: int = Field(default=600, ge=10)
-    # Fetch a new ticket's requester and organization when its ticket.created event arrives (one call).
-    sidebar_warm_cache: bool = True
-    # The one helpdesk call an uncached sidebar open may make waits at most this long.
-    sidebar_helpdesk_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
-    sidebar_zaf_sdk_url: str = "https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js"
 
     # Sections for plugins, keyed by plugin name; each plugin validates its own section.
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
