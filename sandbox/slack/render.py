@@ -17,12 +17,14 @@ def mrkdwn(text: str, state: SlackState | None = None) -> Markup:
 
     def mention(match: re.Match[str]) -> str:
         user = state.users.get(match.group(1)) if state else None
-        return f'<span class="mention">@{escape(user["name"]) if user else match.group(1)}</span>'
+        return str(
+            Markup('<span class="mention">@{}</span>').format(user["name"] if user else match.group(1))
+        )
 
     def channel(match: re.Match[str]) -> str:
         found = state.channels.get(match.group(1)) if state else None
         label = match.group(2)[1:] if match.group(2) else (found["name"] if found else match.group(1))
-        return f'<span class="mention">#{escape(label)}</span>'
+        return str(Markup('<span class="mention">#{}</span>').format(label))
 
     html = re.sub(r"```(.+?)```", r"<pre>\1</pre>", html, flags=re.S)
     html = re.sub(r"&lt;(https?://[^|&\s]+)\|([^&]+?)&gt;", r'<a href="\1" target="_blank">\2</a>', html)
@@ -34,7 +36,8 @@ def mrkdwn(text: str, state: SlackState | None = None) -> Markup:
     html = re.sub(r"(?<![\w_])_([^_\n]+)_(?![\w_])", r"<i>\1</i>", html)
     html = re.sub(r"(?<![\w~])~([^~\n]+)~(?![\w~])", r"<s>\1</s>", html)
     html = re.sub(r"`([^`\n]+)`", r"<code>\1</code>", html)
-    return Markup(html.replace("\n", "<br>"))
+    # Every piece of `html` was escaped above before the markup for bold, links etc. was added.
+    return Markup(html.replace("\n", "<br>"))  # noqa: S704
 
 
 def _text(obj: dict[str, Any] | None, state: SlackState) -> Markup:
@@ -42,66 +45,72 @@ def _text(obj: dict[str, Any] | None, state: SlackState) -> Markup:
         return Markup("")
     if obj.get("type") == "mrkdwn":
         return mrkdwn(str(obj.get("text", "")), state)
-    return Markup(escape(str(obj.get("text", ""))))
+    return escape(str(obj.get("text", "")))
 
 
 def _element(element: dict[str, Any], state: SlackState) -> Markup:
     kind = element.get("type")
     if kind == "button":
-        style = f" btn-{escape(element['style'])}" if element.get("style") else ""
-        link = f' data-url="{escape(element["url"])}"' if element.get("url") else ""
+        style = f" btn-{element['style']}" if element.get("style") else ""
         return Markup(
-            f'<button class="btn{style}" data-action-id="{escape(element.get("action_id", ""))}"'
-            f' data-value="{escape(element.get("value", ""))}"{link}>'
-            f"{_text(element.get('text'), state)}</button>"
+            '<button class="btn{}" data-action-id="{}" data-value="{}" data-url="{}">{}</button>'
+        ).format(
+            style,
+            element.get("action_id", ""),
+            element.get("value", ""),
+            element.get("url", ""),
+            _text(element.get("text"), state),
         )
     if kind == "image":
-        return Markup(
-            f'<img class="ctx-img" src="{escape(element.get("image_url", ""))}" '
-            f'alt="{escape(element.get("alt_text", ""))}">'
+        return Markup('<img class="ctx-img" src="{}" alt="{}">').format(
+            element.get("image_url", ""), element.get("alt_text", "")
         )
     if kind in ("static_select", "overflow", "users_select", "datepicker"):
-        placeholder = _text(element.get("placeholder"), state) or kind
-        return Markup(f'<span class="select">{placeholder} ▾</span>')
+        return Markup('<span class="select">{} ▾</span>').format(
+            _text(element.get("placeholder"), state) or kind
+        )
     if kind in ("mrkdwn", "plain_text"):
         return _text(element, state)
-    return Markup(f'<span class="unknown">[{escape(str(kind))}]</span>')
+    return Markup('<span class="unknown">[{}]</span>').format(kind)
+
+
+def _join(items: list[Markup]) -> Markup:
+    return Markup(" ").join(items)
 
 
 def render_block(block: dict[str, Any], state: SlackState) -> Markup:
     """One Block Kit block as HTML."""
     kind = block.get("type")
     if kind == "section":
-        parts = [f'<div class="section-text">{_text(block.get("text"), state)}</div>']
+        parts = [Markup('<div class="section-text">{}</div>').format(_text(block.get("text"), state))]
         if block.get("fields"):
-            fields = "".join(f'<div class="field">{_text(f, state)}</div>' for f in block["fields"])
-            parts.append(f'<div class="fields">{fields}</div>')
+            fields = _join(
+                [Markup('<div class="field">{}</div>').format(_text(f, state)) for f in block["fields"]]
+            )
+            parts.append(Markup('<div class="fields">{}</div>').format(fields))
         if block.get("accessory"):
-            parts.append(f'<div class="accessory">{_element(block["accessory"], state)}</div>')
-        return Markup(f'<div class="block section">{"".join(parts)}</div>')
+            parts.append(
+                Markup('<div class="accessory">{}</div>').format(_element(block["accessory"], state))
+            )
+        return Markup('<div class="block section">{}</div>').format(_join(parts))
     if kind == "header":
-        return Markup(f'<div class="block header">{_text(block.get("text"), state)}</div>')
+        return Markup('<div class="block header">{}</div>').format(_text(block.get("text"), state))
     if kind == "divider":
         return Markup('<hr class="block divider">')
-    if kind == "context":
-        items = " ".join(str(_element(e, state)) for e in block.get("elements") or [])
-        return Markup(f'<div class="block context">{items}</div>')
-    if kind == "actions":
-        items = " ".join(str(_element(e, state)) for e in block.get("elements") or [])
-        return Markup(f'<div class="block actions">{items}</div>')
+    if kind in ("context", "actions"):
+        items = _join([_element(e, state) for e in block.get("elements") or []])
+        return Markup('<div class="block {}">{}</div>').format(kind, items)
     if kind == "image":
-        title = _text(block.get("title"), state)
-        return Markup(
-            f'<div class="block image"><div>{title}</div><img src="{escape(block.get("image_url", ""))}"'
-            f' alt="{escape(block.get("alt_text", ""))}"></div>'
+        return Markup('<div class="block image"><div>{}</div><img src="{}" alt="{}"></div>').format(
+            _text(block.get("title"), state), block.get("image_url", ""), block.get("alt_text", "")
         )
     if kind == "rich_text":
         words = []
         for section in block.get("elements") or []:
             for item in section.get("elements") or []:
                 words.append(str(item.get("text") or item.get("url") or ""))
-        return Markup(f'<div class="block rich">{mrkdwn("".join(words), state)}</div>')
-    return Markup(f'<div class="block unknown">[{escape(str(kind))} block]</div>')
+        return Markup('<div class="block rich">{}</div>').format(mrkdwn("".join(words), state))
+    return Markup('<div class="block unknown">[{} block]</div>').format(kind)
 
 
 def when(ts: str) -> str:

@@ -10,6 +10,9 @@ from typing import Any
 from ..faults import Faults
 from ..timeutil import Clock
 
+# The sandbox's published fake credentials (never real ones).
+SANDBOX_BOT_TOKEN = "xoxb-sandbox-token"
+SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
 DEFAULT_CHANNELS = [
     ("C01SUPPORT", "support"),
     ("C02PREMIUM", "premium-partners"),
@@ -64,8 +67,8 @@ class SlackState:
     def __init__(
         self,
         *,
-        bot_token: str = "xoxb-sandbox-token",
-        signing_secret: str = "sandbox-signing-secret",
+        bot_token: str = SANDBOX_BOT_TOKEN,
+        signing_secret: str = SANDBOX_SIGNING_SECRET,
         team_id: str = "T0SANDBOX",
         team_domain: str = "deskmate-sandbox",
         interactivity_url: str | None = None,
