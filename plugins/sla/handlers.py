@@ -1,0 +1,146 @@
+"""How each event moves a first-reply clock: created, routed, replied to, re-prioritised, solved.
+
+Events may come twice and out of order: a clock is created by whichever of its ticket's events comes first,
+the first reply is recorded once, and an older ticket snapshot never overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.events import Event, TicketSnapshot
+from app.plugins import PluginContext
+from plugins.sla import notify
+from plugins.sla.clocks import absorb, attach_target, clock_for, record_close, record_reply
+from plugins.sla.models import SlaClock
+from plugins.sla.settings import SlaSettings
+
+STOPPED_STATUSES = frozenset({"solved", "closed"})
+
+
+def settings_of(ctx: PluginContext) -> SlaSettings:
+    assert isinstance(ctx.settings, SlaSettings)
+    return ctx.settings
+
+
+def waits_for_routing(ctx: PluginContext) -> bool:
+    wanted = settings_of(ctx).wait_for_routing
+    return ("routing" in ctx.config.plugins) if wanted is None else wanted
+
+
+def existing_clock(ctx: PluginContext, ticket_id: int) -> SlaClock | None:
+    return ctx.session.scalars(
+        sa.select(SlaClock).where(SlaClock.account_id == ctx.account.id, SlaClock.ticket_id == ticket_id)
+        .with_for_update()
+    ).one_or_none()
+
+
+def handle(event: Event, ctx: PluginContext) -> None:
+    """Dispatch one event to what it means for the ticket's clock."""
+    if event.type == "slack.block_actions":
+        from plugins.sla.take import on_click
+
+        on_click(event, ctx)
+        return
+    ticket = event.ticket
+    if ticket is None and event.ticket_id is not None and event.type == "routing.ticket_routed":
+        ticket = TicketSnapshot(id=event.ticket_id)
+    if ticket is None:
+        return
+    if event.type == "ticket.created":
+        on_created(ctx, ticket)
+    elif event.type == "routing.ticket_routed":
+        on_routed(ctx, ticket, event.data)
+    elif event.type == "ticket.comment_added":
+        on_comment(ctx, ticket, event)
+    elif event.type in ("ticket.status_changed", "ticket.soft_deleted"):
+        on_status(ctx, ticket, event)
+    elif event.type.startswith("ticket."):
+        on_other_change(ctx, ticket)
+
+
+def on_created(ctx: PluginContext, ticket: TicketSnapshot) -> None:
+    """Start the clock at the ticket's creation; without routing, give it the default segment's target now."""
+    if ticket.status in STOPPED_STATUSES:
+        return  # created already solved (an import, a follow-up for the record): nobody waits for a reply
+    clock = clock_for(ctx.session, ctx.account.id, ticket, ctx.now())
+    if not waits_for_routing(ctx) and clock.segment is None:
+        _route(ctx, clock, settings_of(ctx).default_segment)
+
+
+def on_routed(ctx: PluginContext, ticket: TicketSnapshot, data: dict[str, Any]) -> None:
+    """The routing plugin decided the segment (and group): attach the target and tell the team if wanted."""
+    clock = clock_for(ctx.session, ctx.account.id, ticket, ctx.now())
+    if data.get("group_id") is not None:
+        clock.group_id = int(data["group_id"])
+    if data.get("group_name"):
+        clock.group_name = str(data["group_name"])[:255]
+    if data.get("priority"):
+        clock.priority = str(data["priority"]).lower()
+    if data.get("organization_id") is not None and clock.organization_id is None:
+        clock.organization_id = int(data["organization_id"])
+    if data.get("requester_id") is not None and clock.requester_id is None:
+        clock.requester_id = int(data["requester_id"])
+    _route(ctx, clock, str(data.get("segment") or settings_of(ctx).default_segment))
+
+
+def _route(ctx: PluginContext, clock: SlaClock, segment: str) -> None:
+    settings = settings_of(ctx)
+    target = attach_target(clock, segment, settings, ctx.now())
+    clock.channel = settings.channel_for(segment, clock.group_id)
+    clock.notify = bool(target and target.notify and clock.channel and ctx.has_slack)
+    notify.announce(ctx, clock)
+
+
+def is_first_reply(comment: dict[str, Any], ticket: TicketSnapshot, settings: SlaSettings) -> bool:
+    """A public comment by an agent: not an internal note, not the requester, not an automated author."""
+    author = comment.get("author") or {}
+    public = comment.get("is_public", comment.get("public"))
+    if public not in (True, "true", "True"):
+        return False
+    if author.get("is_staff") not in (True, "true", "True"):
+        return False
+    try:
+        author_id = int(author.get("id") or 0)
+    except (TypeError, ValueError):
+        return False
+    # -1 is the helpdesk's own system user (automations, triggers).
+    automated = author_id <= 0 or author_id in settings.automated_author_ids
+    return not automated and author_id != ticket.requester_id
+
+
+def on_comment(ctx: PluginContext, ticket: TicketSnapshot, event: Event) -> None:
+    """The first public agent reply stops the clock and updates the arrival message."""
+    comment = event.data.get("comment") or {}
+    if not is_first_reply(comment, ticket, settings_of(ctx)):
+        clock = existing_clock(ctx, ticket.id)
+        if clock is not None:
+            absorb(clock, ticket)
+        return
+    clock = clock_for(ctx.session, ctx.account.id, ticket, ctx.now())
+    if record_reply(clock, event.occurred_at, settings_of(ctx), ctx.now()):
+        notify.update_arrival(ctx, clock, "answered")
+
+
+def on_status(ctx: PluginContext, ticket: TicketSnapshot, event: Event) -> None:
+    """Solved, closed or deleted without a reply: stop the clock, no more reminders."""
+    clock = existing_clock(ctx, ticket.id)
+    if clock is None:
+        return
+    absorb(clock, ticket)
+    stopped = event.type == "ticket.soft_deleted" or ticket.status in STOPPED_STATUSES
+    if stopped and record_close(clock, event.occurred_at, ctx.now()):
+        notify.update_arrival(ctx, clock, "closed")
+
+
+def on_other_change(ctx: PluginContext, ticket: TicketSnapshot) -> None:
+    """Keep the report dimensions current; a new priority may mean a new target."""
+    clock = existing_clock(ctx, ticket.id)
+    if clock is None:
+        return
+    before = clock.priority
+    absorb(clock, ticket)
+    if clock.segment is not None and clock.priority != before:
+        _route(ctx, clock, clock.segment)

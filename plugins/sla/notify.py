@@ -1,0 +1,124 @@
+"""Turning clock changes into Slack work items, each under a key that makes it happen at most once.
+
+Keys: ``sla:announce:<ticket>`` (look up names, then post), ``sla:arrival:<ticket>`` (the post),
+``sla:reminder:<minutes>:<ticket>`` and ``sla:breach:<ticket>`` (thread replies), and the updates of the
+arrival message ``sla:breached:<ticket>``, ``sla:answered:<ticket>``, ``sla:closed:<ticket>``,
+``sla:taken:<ticket>``.
+Each update waits for the previous change of the message (``after``), so they land in the order they happened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.effects import SLACK_POST, SLACK_UPDATE
+from app.models import WorkItem
+from app.plugins import PluginContext
+from app.workqueue import FAILED, ClaimedItem
+from plugins.sla import messages
+from plugins.sla.clocks import Notice
+from plugins.sla.models import BREACHED, RUNNING, SlaClock
+
+ANNOUNCE_KIND = "sla.announce"
+
+
+def arrival_key(ticket_id: int) -> str:
+    return f"sla:arrival:{ticket_id}"
+
+
+def announce(ctx: PluginContext, clock: SlaClock) -> bool:
+    """Ask for the arrival message if the team is to be told and it was not asked for yet."""
+    if not clock.notify or not clock.channel or clock.state not in (RUNNING, BREACHED):
+        return False
+    return ctx.enqueue(ANNOUNCE_KIND, f"sla:announce:{clock.ticket_id}", {
+        "ticket_id": clock.ticket_id, "requester_id": clock.requester_id,
+        "organization_id": clock.organization_id,
+    })
+
+
+def _state_of(ctx: PluginContext, key: str) -> str | None:
+    return ctx.session.scalar(sa.select(WorkItem.state).where(WorkItem.account_id == ctx.account.id,
+                                                             WorkItem.idempotency_key == key))
+
+
+def _prerequisite(ctx: PluginContext, clock: SlaClock) -> str | None:
+    """The item the next change of the arrival message must wait for; None when the message is lost."""
+    arrival = arrival_key(clock.ticket_id)
+    if clock.last_message_key is None:
+        return None
+    if _state_of(ctx, clock.last_message_key) != FAILED:
+        return clock.last_message_key
+    # An update that failed for good must not hold back the next one forever; the post itself must exist.
+    return arrival if _state_of(ctx, arrival) not in (FAILED, None) else None
+
+
+def update_arrival(ctx: PluginContext, clock: SlaClock, change: str) -> bool:
+    """Re-render the arrival message for the clock's current state (``change``: answered, breached...)."""
+    after = _prerequisite(ctx, clock)
+    if after is None:
+        return False
+    key = f"sla:{change}:{clock.ticket_id}"
+    payload = {"message_of": arrival_key(clock.ticket_id), **messages.arrival(clock, ctx.account.subdomain)}
+    if ctx.enqueue(SLACK_UPDATE, key, payload, after=after):
+        clock.last_message_key = key
+        return True
+    return False
+
+
+def _thread_reply(ctx: PluginContext, clock: SlaClock, key: str, message: dict[str, Any]) -> bool:
+    arrival = arrival_key(clock.ticket_id)
+    if clock.last_message_key is None or _state_of(ctx, arrival) == FAILED:
+        return False  # no arrival message to reply under; its update shows the state instead
+    payload = {"thread_of": arrival, "channel": clock.channel, **message}
+    return ctx.enqueue(SLACK_POST, key, payload, after=arrival)
+
+
+def tell(ctx: PluginContext, clock: SlaClock, notice: Notice) -> None:
+    """Post a reminder or the breach under the arrival message (and mark the arrival message breached)."""
+    if not clock.notify:
+        return
+    if notice.kind == "breach":
+        _thread_reply(ctx, clock, f"sla:breach:{clock.ticket_id}", messages.breach(clock))
+        update_arrival(ctx, clock, "breached")
+    else:
+        _thread_reply(ctx, clock, f"sla:reminder:{notice.minutes}:{clock.ticket_id}",
+                      messages.reminder(clock, notice.remaining_minutes or 0.0))
+
+
+def perform_announce(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
+    """Look up the requester's and organization's names, then ask for the arrival post (once)."""
+    # Helpdesk first, database after: a lock must never be held across an HTTP call.
+    names = _lookup_names(ctx, item.payload.get("requester_id"), item.payload.get("organization_id"))
+    ticket_id = int(item.payload["ticket_id"])
+    clock = ctx.session.scalars(
+        sa.select(SlaClock).where(SlaClock.account_id == ctx.account.id, SlaClock.ticket_id == ticket_id)
+        .with_for_update()
+    ).one_or_none()
+    if clock is None or not clock.notify or not clock.channel or clock.state not in (RUNNING, BREACHED):
+        return {"posted": False, "state": clock.state if clock else None}
+    for name, value in names.items():
+        if value:
+            setattr(clock, name, value[:255])
+    key = arrival_key(ticket_id)
+    payload = {"channel": clock.channel, **messages.arrival(clock, ctx.account.subdomain)}
+    if ctx.enqueue(SLACK_POST, key, payload):
+        clock.last_message_key = key
+    return {"posted": True, "channel": clock.channel}
+
+
+def _lookup_names(ctx: PluginContext, requester_id: Any, organization_id: Any) -> dict[str, str | None]:
+    """Names for the arrival message; a helpdesk hiccup only makes the message plainer, never later."""
+    names: dict[str, str | None] = {}
+    try:
+        if requester_id:
+            user = ctx.zendesk.call("GET", f"/users/{int(requester_id)}.json", what="requester")["user"]
+            names["requester_name"], names["requester_email"] = user.get("name"), user.get("email")
+        if organization_id:
+            organization = ctx.zendesk.call("GET", f"/organizations/{int(organization_id)}.json",
+                                            what="organization")["organization"]
+            names["organization_name"] = organization.get("name")
+    except Exception as error:  # HelpdeskError, BudgetExhausted, a timeout: post now, plainer
+        ctx.log.warning("names for the arrival message unavailable: %s", error)
+    return names

@@ -1,0 +1,138 @@
+"""End to end through the emulators: tickets written in the helpdesk, messages read back from Slack."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.plugins.sla.conftest import arrivals, clock_of, thread_replies, work_keys
+
+
+@pytest.fixture
+def premium_ticket(desk, route, worker):
+    """A premium partner's ticket, routed and announced in #premium-partners."""
+    ticket_id = desk.new_ticket()
+    route(ticket_id)
+    worker.run_until_idle(timers=True)
+    return ticket_id
+
+
+def texts(messages):
+    return [m["text"] for m in messages]
+
+
+def test_arrival_is_posted_once_with_deadline_buttons_and_names(premium_ticket, slack_emulator, worker, clock):
+    worker.run_until_idle(timers=True)
+    [arrival] = arrivals(slack_emulator)
+    assert f"New premium partner ticket #{premium_ticket}" in arrival["text"]
+    blocks = str(arrival["blocks"])
+    assert "Rita Requester (rita@partner.example)" in blocks
+    due = int(clock_of(worker.app, premium_ticket).due_at.timestamp())
+    assert f"<!date^{due}^{{date_short_pretty}} at {{time}}|" in blocks
+    actions = next(b for b in arrival["blocks"] if b["type"] == "actions")["elements"]
+    assert actions[0]["url"] == f"https://acme.zendesk.com/agent/tickets/{premium_ticket}"
+    assert (actions[1]["action_id"], actions[1]["value"]) == ("sla_take", str(premium_ticket))
+    assert arrival["metadata"]["event_payload"]["deskmate_key"] == f"sla:arrival:{premium_ticket}"
+
+
+def test_reminders_breach_and_answer_each_happen_once_at_their_moment(premium_ticket, desk, slack_emulator,
+                                                                      worker, clock):
+    started = clock_of(worker.app, premium_ticket).started_at
+
+    def at(minutes: float) -> None:
+        clock.set(started + timedelta(minutes=minutes))
+        for _ in range(3):  # passes run again and again: nothing may repeat
+            worker.run_until_idle(timers=True)
+
+    at(59.9)
+    assert thread_replies(slack_emulator) == []
+    at(60)
+    due = int(clock_of(worker.app, premium_ticket).due_at.timestamp())
+    [first] = texts(thread_replies(slack_emulator))
+    assert first.startswith(f":alarm_clock: 30 min left to reply to #{premium_ticket} (due <!date^{due}^")
+    at(79.9)
+    assert len(thread_replies(slack_emulator)) == 1
+    at(80)
+    replies = texts(thread_replies(slack_emulator))
+    assert len(replies) == 2 and replies[1].startswith(":alarm_clock: 10 min left")
+    at(89.9)
+    assert len(thread_replies(slack_emulator)) == 2
+    at(90)
+    replies = texts(thread_replies(slack_emulator))
+    assert len(replies) == 3 and replies[2].startswith(":red_circle: First-reply target missed")
+    [arrival] = arrivals(slack_emulator)
+    assert "Target missed" in arrival["text"]
+    at(104)
+    desk.reply(premium_ticket)
+    at(104)
+    [arrival] = arrivals(slack_emulator)
+    assert "Answered in 104 min, after the 90 min target had passed" in arrival["text"]
+    assert len(arrival["history"]) == 2  # posted, then breached, then answered: two edits
+    assert len(thread_replies(slack_emulator)) == 3
+    assert clock_of(worker.app, premium_ticket).state == "answered"
+
+
+def test_answer_in_time_updates_the_arrival_and_stops_reminders(premium_ticket, desk, slack_emulator, worker,
+                                                                clock):
+    clock.advance(minutes=42)
+    desk.reply(premium_ticket)
+    worker.run_until_idle(timers=True)
+    [arrival] = arrivals(slack_emulator)
+    assert "Answered in 42 min (target 90 min)" in arrival["text"]
+    assert all(e.get("action_id") != "sla_take" for b in arrival["blocks"] for e in b.get("elements", []))
+    clock.advance(minutes=120)
+    worker.run_until_idle(timers=True)
+    assert thread_replies(slack_emulator) == []
+    assert clock_of(worker.app, premium_ticket).met_target is True
+
+
+def test_internal_note_does_not_stop_the_clock(premium_ticket, desk, slack_emulator, worker, clock):
+    clock.advance(minutes=5)
+    desk.reply(premium_ticket, public=False)
+    worker.run_until_idle(timers=True)
+    assert clock_of(worker.app, premium_ticket).state == "running"
+    clock.advance(minutes=55)
+    worker.run_until_idle(timers=True)
+    assert texts(thread_replies(slack_emulator))[0].startswith(":alarm_clock: 30 min left")
+
+
+def test_requester_follow_up_does_not_stop_the_clock(premium_ticket, desk, worker, clock):
+    clock.advance(minutes=5)
+    desk.reply(premium_ticket, author_email="rita@partner.example")
+    worker.run_until_idle(timers=True)
+    assert clock_of(worker.app, premium_ticket).state == "running"
+
+
+def test_solved_without_reply_stops_reminders(premium_ticket, desk, helpdesk, slack_emulator, worker, clock):
+    clock.advance(minutes=10)
+    helpdesk.api("PUT", f"/tickets/{premium_ticket}.json", json={"ticket": {"status": "solved"}})
+    helpdesk.flush_deliveries()
+    worker.run_until_idle(timers=True)
+    clock.advance(minutes=100)
+    worker.run_until_idle(timers=True)
+    assert thread_replies(slack_emulator) == []
+    [arrival] = arrivals(slack_emulator)
+    assert "without a public reply" in arrival["text"]
+    assert clock_of(worker.app, premium_ticket).state == "closed"
+
+
+def test_reply_and_solve_in_one_update_counts_as_answered(premium_ticket, desk, slack_emulator, worker, clock):
+    clock.advance(minutes=20)
+    desk.reply(premium_ticket, status="solved")
+    worker.run_until_idle(timers=True)
+    assert clock_of(worker.app, premium_ticket).state == "answered"
+    [arrival] = arrivals(slack_emulator)
+    assert "Answered in 20 min" in arrival["text"]
+
+
+def test_user_tickets_are_measured_but_not_announced(desk, route, slack_emulator, worker, clock):
+    ticket_id = desk.new_ticket(subject="How do I change my password?")
+    route(ticket_id, "user")
+    worker.run_until_idle(timers=True)
+    clock.advance(hours=25)
+    worker.run_until_idle(timers=True)
+    state = clock_of(worker.app, ticket_id)
+    assert (state.target_minutes, state.state, state.notify) == (1440, "breached", False)
+    assert slack_emulator.call("GET", "/__sandbox/messages")["count"] == 0
+    assert not any(key.endswith(f":{ticket_id}") for key in work_keys(worker.app) if "arrival" in key)
