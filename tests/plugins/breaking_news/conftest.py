@@ -1,4 +1,4 @@
-"""Fixtures for the breaking-news tests: an admin client for incidents, and readers of the public documents."""
+"""Fixtures for the breaking-news tests: an admin client for incidents, readers of the public documents."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ class News:
         return answer.get_json()["incident"]  # type: ignore[no-any-return]
 
     def patch(self, incident_id: int, **fields: Any) -> Any:
-        return self.client.patch(f"/admin/api/news/incidents/{incident_id}", json=fields, headers=self.headers)
+        return self.client.patch(f"/admin/api/news/incidents/{incident_id}", json=fields,
+                                 headers=self.headers)
 
     def update(self, incident_id: int, status: str, body: str = "", **fields: Any) -> Any:
         return self.client.post(f"/admin/api/news/incidents/{incident_id}/updates",

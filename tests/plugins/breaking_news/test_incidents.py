@@ -149,6 +149,7 @@ def test_rescheduling_a_window_announces_the_new_start(app, news, clock, worker)
 def test_no_slack_post_without_a_channel(app, news, client, admin_headers, clock):
     from app.accounts import upsert_account
 
-    upsert_account(app, subdomain="acme", now=clock.now(), settings={"breaking_news": {"slack_channel": None}})
+    upsert_account(app, subdomain="acme", now=clock.now(),
+                   settings={"breaking_news": {"slack_channel": None}})
     news.create()
     assert work_items(app, "slack.post_message") == []

@@ -64,7 +64,8 @@ def test_account_default_locale_comes_before_english(news, app, account_id, cloc
     upsert_account(app, subdomain="acme", now=clock.now(),
                    settings={"breaking_news": {"default_locale": "de", "allowed_origins": [HELP_CENTER]}})
     news.create(title="Streams fail", locale="en",
-                translations={"de": {"title": "Streams starten nicht"}, "fr": {"title": "Les directs échouent"}})
+                translations={"de": {"title": "Streams starten nicht"},
+                              "fr": {"title": "Les directs échouent"}})
     assert news.shown("?locale=ja")[0]["title"] == "Streams starten nicht"
     assert news.shown("?locale=fr")[0]["title"] == "Les directs échouent"
     assert news.active("?locale=ja").get_json()["labels"]["dismiss"] == "Hinweis schließen"
@@ -180,12 +181,13 @@ def test_widget_script_is_served_with_caching(client):
 
 
 def test_atom_feed_lists_incidents_with_sanitised_html(news, client):
-    import xml.etree.ElementTree as ET
+    import xml.etree.ElementTree as ET  # our own feed, parsed in a test
 
-    news.create(title="Streams <b>down</b>", body="See [status](https://status.example.com) <img src=x onerror=1>")
+    news.create(title="Streams <b>down</b>",
+                body="See [status](https://status.example.com) <img src=x onerror=1>")
     answer = client.get("/news/feed.atom")
     assert answer.headers["Content-Type"].startswith("application/atom+xml")
-    root = ET.fromstring(answer.data)
+    root = ET.fromstring(answer.data)  # noqa: S314
     ns = {"a": "http://www.w3.org/2005/Atom"}
     [entry] = root.findall("a:entry", ns)
     assert entry.find("a:title", ns).text == "Degraded service: Streams <b>down</b> (Investigating)"

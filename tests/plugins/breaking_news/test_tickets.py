@@ -62,7 +62,8 @@ def test_tickets_are_matched_only_while_the_incident_is_live(app, news, post_web
 
 def test_ticket_an_agent_tags_by_hand_is_counted(news, post_webhook, worker):
     incident = news.create(keywords=["nothing matches this"])
-    post_webhook(ticket_event(401, "ticket.tags_changed", subject="Odd", tags=[f"incident_{incident['id']}", "vip"]))
+    tags = [f"incident_{incident['id']}", "vip"]
+    post_webhook(ticket_event(401, "ticket.tags_changed", subject="Odd", tags=tags))
     post_webhook(ticket_event(402, "ticket.tags_changed", subject="Odd", tags=["incident_99999"]))
     worker.handle_events()
     assert news.show(incident["id"])["incident"]["ticket_count"] == 1
@@ -102,7 +103,8 @@ def test_sidebar_panel_shows_live_incidents_and_counts(app, news, post_webhook, 
 
 def notices(app) -> list[RequesterNoticeRecord]:
     with storage.session(app) as session:
-        return list(session.scalars(sa.select(RequesterNoticeRecord).order_by(RequesterNoticeRecord.requester_id)))
+        query = sa.select(RequesterNoticeRecord).order_by(RequesterNoticeRecord.requester_id)
+        return list(session.scalars(query))
 
 
 def test_resolving_tells_each_requester_once_when_the_incident_asks(app, news, post_webhook, worker):
