@@ -129,6 +129,14 @@ def seed() -> Any:
     return jsonify(facts)
 
 
+@bp.get("/facts")
+def facts() -> Any:
+    """Organizations (with tags, domains, tier), groups, agents and counts of the account."""
+    from ..seed import seed_facts  # imported here: sandbox.seed imports this package
+
+    return jsonify(seed_facts(state()))
+
+
 @bp.get("/stats")
 def stats() -> Any:
     """API call counts per endpoint, 429s served, injected faults, calls per ticket."""

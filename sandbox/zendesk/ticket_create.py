@@ -77,6 +77,16 @@ class TicketCreateMixin(StateBase):
             return int(user["id"])
         return actor_id
 
+    def _initial_tags(self, data: dict[str, Any], requester: dict[str, Any], org_id: int | None) -> list[str]:
+        """A new ticket gets its requester's and organization's tags too (Zendesk's user/org tags setting)."""
+        tags = normalise_tags(data.get("tags"))
+        if self.options.get("inherit_tags", True):
+            inherited = list(requester.get("tags") or [])
+            if org_id is not None and org_id in self.organizations:
+                inherited += self.organizations[org_id]["tags"]
+            tags += [t for t in normalise_tags(inherited) if t not in tags]
+        return tags
+
     def _validate_enum(self, data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> None:
         value = data.get(key)
         if value is not None and value not in allowed:
@@ -169,7 +179,7 @@ class TicketCreateMixin(StateBase):
             "has_incidents": False,
             "is_public": bool(comment_in.get("public", True)),
             "due_at": data.get("due_at"),
-            "tags": normalise_tags(data.get("tags")),
+            "tags": self._initial_tags(data, requester, org_id),
             "custom_fields": custom_fields,
             "satisfaction_rating": None,
             "sharing_agreement_ids": [],

@@ -1,0 +1,5 @@
+"""Entry point for `python -m sandbox`."""
+
+from .cli import main
+
+main()
