@@ -1,0 +1,185 @@
+"""The widget in a real browser (Debian's Chromium): banner, dismissal, return after an update, inert text.
+
+Deskmate and a help-center page are served on two loopback origins, so the widget's request is a real
+cross-origin request that only works because the page's origin is configured for the account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+
+from app.accounts import upsert_account
+from tests.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+FORM_ID = 360001
+MALICIOUS_TITLE = "<img src=x onerror=\"window.__pwned='title'\"> Live streams fail"
+MALICIOUS_BODY = (
+    "We are on it. <script>window.__pwned='script'</script>\n\n"
+    "- <img src=x onerror=\"window.__pwned='img'\">\n"
+    "- [click me](javascript:window.__pwned='link')\n"
+    "- [status page](https://status.example.com/live)"
+)
+
+# Zendesk's request form names its ticket-form picker request_issue_type_select; so does this page.
+HELP_CENTER_PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>Help center</title></head>
+<body>
+<header><h1>Acme help center</h1></header>
+<main>
+  <form id="new_request">
+    <label for="request_issue_type_select">What can we help with?</label>
+    <select id="request_issue_type_select" name="request_issue_type_select">
+      <option value="">-</option><option value="{form_id}">Streaming problem</option><option value="2">Billing</option>
+    </select>
+    <label for="request_subject">Subject</label><input id="request_subject" name="request[subject]">
+  </form>
+</main>
+<script src="{widget}" data-account="acme" async></script>
+</body></html>"""
+
+
+def help_center(widget_url: str, lang: str = "en") -> Flask:
+    page = Flask("help_center")
+
+    @page.get("/hc/en-us/requests/new")
+    def new_request() -> Any:
+        return HELP_CENTER_PAGE.format(widget=widget_url, form_id=FORM_ID, lang=lang)
+
+    return page
+
+
+@pytest.fixture
+def servers(app: Flask, clock: Any) -> Iterator[tuple[str, str]]:
+    from sandbox.server import ServerThread
+
+    deskmate = ServerThread(app).start()
+    center = ServerThread(help_center(f"{deskmate.url}/news/widget.js")).start()
+    upsert_account(app, subdomain="acme", now=clock.now(),
+                   settings={"breaking_news": {"allowed_origins": [center.url], "poll_seconds": 5}})
+    yield deskmate.url, center.url
+    center.stop()
+    deskmate.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def admin(deskmate: str, token: str, method: str, path: str, **body: Any) -> dict[str, Any]:
+    answer = requests.request(method, f"{deskmate}/admin/api/news{path}", json=body,
+                              headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def test_banner_shows_dismisses_returns_after_an_update_and_stays_inert(servers, browser, admin_token):
+    deskmate, center = servers
+    incident = admin(deskmate, admin_token, "POST", "/incidents", title=MALICIOUS_TITLE, body=MALICIOUS_BODY,
+                     severity="outage")["incident"]
+    admin(deskmate, admin_token, "PUT", f"/quick-links/{FORM_ID}", links=[
+        {"kind": "article", "title": "Fix buffering", "url": "https://help.acme.example/articles/1"},
+        {"kind": "notice", "title": "<b>Known issue</b>", "text": "Streams may stutter tonight."}])
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{center}/hc/en-us/requests/new")
+
+    banner = page.locator("#deskmate-news")
+    item = banner.locator(".dmn-item")
+    item.wait_for(timeout=10_000)
+    assert banner.get_attribute("role") == "region"
+    assert banner.get_attribute("aria-live") == "polite"
+    assert banner.get_attribute("aria-label") == "Service status"
+    assert "Outage: <img src=x onerror=" in item.locator(".dmn-title").inner_text()
+    assert "<script>window.__pwned='script'</script>" in item.inner_text()
+    close = item.locator("button.dmn-close")
+    assert close.get_attribute("aria-label").startswith("Dismiss this notice")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "breaking_news_banner.png"), full_page=True)
+
+    # Inert: nothing ran, no element came from the text, the only link is the plain https one.
+    assert page.evaluate("window.__pwned") is None
+    assert banner.locator("img, script, iframe").count() == 0
+    assert [a.get_attribute("href") for a in banner.locator("a").all()] == ["https://status.example.com/live"]
+    item.get_by_text("click me").click()
+    assert page.evaluate("window.__pwned") is None
+
+    # Quick links for the form the customer picks, built from text too.
+    page.select_option("#request_issue_type_select", str(FORM_ID))
+    links = page.locator("#deskmate-quick-links")
+    links.wait_for(timeout=5_000)
+    assert links.locator("a").get_attribute("href") == "https://help.acme.example/articles/1"
+    assert "<b>Known issue</b>" in links.inner_text()
+    page.select_option("#request_issue_type_select", "2")
+    assert links.is_hidden()
+
+    # Dismissed: gone now, and still gone after a reload (remembered per incident update).
+    close.click()
+    assert item.count() == 0
+    page.reload()
+    page.wait_for_function("document.getElementById('deskmate-news') !== null")
+    assert page.locator("#deskmate-news .dmn-item").count() == 0
+
+    # An update brings it back at the next poll (every 5 s here, with jitter).
+    admin(deskmate, admin_token, "POST", f"/incidents/{incident['id']}/updates", status="identified",
+          body="A faulty encoder; a fix is rolling out.")
+    page.locator("#deskmate-news .dmn-item").wait_for(timeout=15_000)
+    assert "A faulty encoder" in page.locator("#deskmate-news").inner_text()
+    assert "Identified" in page.locator("#deskmate-news .dmn-meta").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "breaking_news_banner_updated.png"), full_page=True)
+    assert page.evaluate("window.__pwned") is None
+    assert errors == []
+
+
+def test_banner_speaks_the_page_language(app, servers, browser, admin_token, clock):
+    deskmate, _ = servers
+    from sandbox.server import ServerThread
+
+    italian = ServerThread(help_center(f"{deskmate}/news/widget.js", lang="it")).start()
+    try:
+        upsert_account(app, subdomain="acme", now=clock.now(),
+                       settings={"breaking_news": {"allowed_origins": [italian.url]}})
+        admin(deskmate, admin_token, "POST", "/incidents", title="Streams fail",
+              translations={"it": {"title": "Le dirette non partono", "body": "Stiamo verificando."}})
+        page = browser.new_page()
+        page.goto(f"{italian.url}/hc/en-us/requests/new")
+        item = page.locator("#deskmate-news .dmn-item")
+        item.wait_for(timeout=10_000)
+        assert item.locator(".dmn-title").inner_text() == "Servizio rallentato: Le dirette non partono"
+        assert item.get_attribute("lang") == "it"
+        assert item.locator("button").get_attribute("aria-label").startswith("Chiudi questo avviso")
+    finally:
+        italian.stop()
+
+
+def test_page_on_an_origin_that_is_not_configured_gets_no_banner(app, servers, browser, admin_token, clock):
+    deskmate, _ = servers
+    from sandbox.server import ServerThread
+
+    stranger = ServerThread(help_center(f"{deskmate}/news/widget.js")).start()
+    try:
+        admin(deskmate, admin_token, "POST", "/incidents", title="Streams fail")
+        page = browser.new_page()
+        # The server answers (the data is public), but the browser keeps the answer from this page.
+        with page.expect_event("requestfailed", predicate=lambda r: "/news/active.json" in r.url) as failed:
+            page.goto(f"{stranger.url}/hc/en-us/requests/new")
+        assert failed.value.failure
+        assert page.locator("#deskmate-news .dmn-item").count() == 0
+        assert page.evaluate("document.body.innerText").count("Streams fail") == 0
+    finally:
+        stranger.stop()
