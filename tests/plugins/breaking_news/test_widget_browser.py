@@ -19,8 +19,8 @@ from tests.conftest import ARTIFACTS
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 FORM_ID = 360001
 MALICIOUS_TITLE = "<img src=x onerror=\"window.__pwned='title'\"> Live streams fail"
 MALICIOUS_BODY = (
@@ -39,7 +39,9 @@ HELP_CENTER_PAGE = """<!doctype html>
   <form id="new_request">
     <label for="request_issue_type_select">What can we help with?</label>
     <select id="request_issue_type_select" name="request_issue_type_select">
-      <option value="">-</option><option value="{form_id}">Streaming problem</option><option value="2">Billing</option>
+      <option value="">-</option>
+      <option value="{form_id}">Streaming problem</option>
+      <option value="2">Billing</option>
     </select>
     <label for="request_subject">Subject</label><input id="request_subject" name="request[subject]">
   </form>
