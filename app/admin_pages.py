@@ -61,6 +61,12 @@ def csrf_token() -> str:
     return str(token)
 
 
+def csrf_matches(sent: str) -> bool:
+    """True when ``sent`` is this session's CSRF token; a session that has none yet matches nothing."""
+    expected = session.get("csrf")
+    return bool(expected) and hmac.compare_digest(sent, str(expected))
+
+
 def csrf_field() -> Markup:
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(csrf_token())
 
@@ -77,7 +83,7 @@ def require_admin_page(view: F) -> F:
             return redirect(url_for("admin_pages.login", next=request.full_path))
         if request.method in UNSAFE_METHODS:
             sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
-            if not hmac.compare_digest(sent, session.get("csrf", "")):
+            if not csrf_matches(sent):
                 abort(403, "the form's CSRF token is missing or wrong; reload the page and try again")
         g.account = account
         return view(*args, **kwargs)
@@ -99,7 +105,7 @@ def login() -> Any:
     if request.method == "POST":
         sent = request.form.get("csrf_token") or ""
         token = (request.form.get("token") or "").strip()
-        if not hmac.compare_digest(sent, session.get("csrf", "")):
+        if not csrf_matches(sent):
             error = "The form expired; please try again."
         else:
             with storage.session() as db:
