@@ -118,6 +118,16 @@ class PluginContext:
         """The result of a done work item of this account (e.g. the Slack message to reply under)."""
         return workqueue.result_of(storage.engine(self._app), self.account.id, key)
 
+    def read(self, statement: sa.Select[Any]) -> list[Any]:
+        """Run a query in a short transaction of its own and return its scalars (ORM objects stay loaded).
+
+        For work handlers that decide from the database before a network call: reading through
+        ``ctx.session`` would keep its transaction open (and on SQLite the write lock held) across the call.
+        Filter on ``ctx.account.id`` as everywhere.
+        """
+        with storage.session(self._app) as session:
+            return list(session.scalars(statement))
+
     @property
     def zendesk(self) -> Any:
         """The account's helpdesk client (``app.zendesk.Zendesk``). For work handlers and commands."""

@@ -42,12 +42,12 @@ def register_timers() -> list[Timer]:
 @hookimpl
 def register_work_handlers() -> dict[str, Handler]:
     from plugins.sla.digest import DIGEST_KIND, perform_digest
-    from plugins.sla.notify import ANNOUNCE_KIND, perform_announce
+    from plugins.sla.notify import ANNOUNCE_KIND, NOTICE_KIND, perform_announce, perform_notice
     from plugins.sla.policies import IMPORT_KIND, perform_import
     from plugins.sla.take import TAKE_KIND, perform_take
 
-    return {ANNOUNCE_KIND: perform_announce, TAKE_KIND: perform_take, DIGEST_KIND: perform_digest,
-            IMPORT_KIND: perform_import}
+    return {ANNOUNCE_KIND: perform_announce, NOTICE_KIND: perform_notice, TAKE_KIND: perform_take,
+            DIGEST_KIND: perform_digest, IMPORT_KIND: perform_import}
 
 
 @hookimpl

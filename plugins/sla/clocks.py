@@ -145,8 +145,10 @@ def record_reply(clock: SlaClock, replied_at: datetime, settings: SlaSettings, n
     calendar = calendar_for(settings.business_hours)
     clock.replied_at = max(replied_at, clock.started_at)
     clock.reply_minutes = elapsed_minutes(clock, clock.replied_at, calendar)
-    if clock.due_at is not None and clock.replied_at > clock.due_at and clock.breached_at is None:
-        clock.breached_at = clock.due_at  # answered late while no scheduler pass saw the deadline
+    if clock.due_at is not None:
+        # Answered late while no pass saw the deadline: a breach all the same. Answered in time but the event
+        # reached us after a pass had called the breach: no breach after all (the update says so).
+        clock.breached_at = clock.due_at if clock.replied_at > clock.due_at else None
     clock.state, clock.next_due_at, clock.closed_at, clock.updated_at = ANSWERED, None, None, now
     return True
 

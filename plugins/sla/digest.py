@@ -16,9 +16,8 @@ from app.effects import SLACK_UPLOAD
 from app.plugins import PluginContext
 from app.workqueue import ClaimedItem
 from plugins.sla.charts import report_png
-from plugins.sla.handlers import settings_of
 from plugins.sla.reports import build_report
-from plugins.sla.settings import SlaSettings
+from plugins.sla.settings import SlaSettings, settings_of
 
 DIGEST_KIND = "sla.weekly_digest"
 LATEST = timedelta(days=1)

@@ -15,14 +15,9 @@ from app.plugins import PluginContext
 from plugins.sla import notify
 from plugins.sla.clocks import absorb, attach_target, clock_for, record_close, record_reply
 from plugins.sla.models import SlaClock
-from plugins.sla.settings import SlaSettings
+from plugins.sla.settings import SlaSettings, settings_of
 
 STOPPED_STATUSES = frozenset({"solved", "closed"})
-
-
-def settings_of(ctx: PluginContext) -> SlaSettings:
-    assert isinstance(ctx.settings, SlaSettings)
-    return ctx.settings
 
 
 def waits_for_routing(ctx: PluginContext) -> bool:

@@ -1,7 +1,8 @@
 """Turning clock changes into Slack work items, each under a key that makes it happen at most once.
 
 Keys: ``sla:announce:<ticket>`` (look up names, then post), ``sla:arrival:<ticket>`` (the post),
-``sla:reminder:<minutes>:<ticket>`` and ``sla:breach:<ticket>`` (thread replies), and the updates of the
+``sla:reminder:<minutes>:<ticket>`` and ``sla:breach:<ticket>`` (thread replies, work kind ``sla.notice``,
+rendered when performed so that a late one says what is true then), and the updates of the
 arrival message ``sla:breached:<ticket>``, ``sla:answered:<ticket>``, ``sla:closed:<ticket>``,
 ``sla:taken:<ticket>``.
 Each update waits for the previous change of the message (``after``), so they land in the order they happened.
@@ -9,19 +10,24 @@ Each update waits for the previous change of the message (``after``), so they la
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from app.effects import SLACK_POST, SLACK_UPDATE
+from app.effects import SLACK_POST, SLACK_UPDATE, core_handlers
 from app.models import WorkItem
 from app.plugins import PluginContext
-from app.workqueue import FAILED, ClaimedItem
+from app.workqueue import FAILED, BatchHandler, ClaimedItem
 from plugins.sla import messages
+from plugins.sla.business_hours import calendar_for
 from plugins.sla.clocks import Notice
-from plugins.sla.models import BREACHED, RUNNING, SlaClock
+from plugins.sla.models import BREACHED, CLOSED, RUNNING, SlaClock
+from plugins.sla.settings import settings_of
 
 ANNOUNCE_KIND = "sla.announce"
+NOTICE_KIND = "sla.notice"
 
 
 def arrival_key(ticket_id: int) -> str:
@@ -67,12 +73,12 @@ def update_arrival(ctx: PluginContext, clock: SlaClock, change: str) -> bool:
     return False
 
 
-def _thread_reply(ctx: PluginContext, clock: SlaClock, key: str, message: dict[str, Any]) -> bool:
+def _thread_reply(ctx: PluginContext, clock: SlaClock, key: str, notice: Notice) -> bool:
     arrival = arrival_key(clock.ticket_id)
     if clock.last_message_key is None or _state_of(ctx, arrival) == FAILED:
         return False  # no arrival message to reply under; its update shows the state instead
-    payload = {"thread_of": arrival, "channel": clock.channel, **message}
-    return ctx.enqueue(SLACK_POST, key, payload, after=arrival)
+    payload = {"ticket_id": clock.ticket_id, "notice": notice.kind, "minutes": notice.minutes}
+    return ctx.enqueue(NOTICE_KIND, key, payload, after=arrival)
 
 
 def tell(ctx: PluginContext, clock: SlaClock, notice: Notice) -> None:
@@ -80,11 +86,55 @@ def tell(ctx: PluginContext, clock: SlaClock, notice: Notice) -> None:
     if not clock.notify:
         return
     if notice.kind == "breach":
-        _thread_reply(ctx, clock, f"sla:breach:{clock.ticket_id}", messages.breach(clock))
+        _thread_reply(ctx, clock, f"sla:breach:{clock.ticket_id}", notice)
         update_arrival(ctx, clock, "breached")
     else:
-        _thread_reply(ctx, clock, f"sla:reminder:{notice.minutes}:{clock.ticket_id}",
-                      messages.reminder(clock, notice.remaining_minutes or 0.0))
+        _thread_reply(ctx, clock, f"sla:reminder:{notice.minutes}:{clock.ticket_id}", notice)
+
+
+def _stale(clock: SlaClock | None, payload: dict[str, Any], now: datetime) -> str | None:
+    """Why a reminder or breach no longer says what is true (Slack was slow, the ticket moved on), if so."""
+    if clock is None or clock.due_at is None:
+        return "the clock is gone"
+    if payload["notice"] == "breach":
+        if clock.replied_at is not None and clock.replied_at <= clock.due_at:
+            return "answered in time after all"
+        return "closed without a breach" if clock.state == CLOSED and clock.breached_at is None else None
+    if clock.state != RUNNING:
+        return f"the clock is {clock.state}"
+    if now >= clock.due_at:
+        return "the deadline has passed: the breach says it"
+    if any(point < payload["minutes"] for point in clock.reminders_done):
+        return "a later reminder took its place"
+    return None
+
+
+def perform_notice(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
+    """Post a reminder or the breach in the arrival's thread, saying what is true now, exactly once.
+
+    Rendered when performed, not when asked for: a reminder that waited out a Slack outage says the time
+    actually left, and one overtaken by a later reminder, a reply or the deadline is dropped.
+    """
+    ticket_id = int(item.payload["ticket_id"])
+    # A short read of its own: no lock (and on SQLite no write transaction) is held across the Slack call.
+    found = ctx.read(sa.select(SlaClock).where(SlaClock.account_id == ctx.account.id,
+                                               SlaClock.ticket_id == ticket_id))
+    clock = found[0] if found else None
+    now = ctx.now()
+    reason = _stale(clock, item.payload, now)
+    if reason is not None or clock is None or clock.due_at is None:
+        return {"skipped": reason}
+    if item.payload["notice"] == "breach":
+        message = messages.breach(clock)
+    else:
+        calendar = calendar_for(settings_of(ctx).business_hours)
+        remaining = (calendar.minutes_between(now, clock.due_at) if clock.business_hours
+                     else (clock.due_at - now).total_seconds() / 60)
+        message = messages.reminder(clock, remaining)
+    post = replace(item, payload={"thread_of": arrival_key(ticket_id), "channel": clock.channel, **message})
+    handler = core_handlers()[SLACK_POST]
+    assert not isinstance(handler, BatchHandler)
+    return handler(post, ctx) or {}
 
 
 def perform_announce(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:

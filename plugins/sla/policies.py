@@ -17,8 +17,7 @@ from app.accounts import invalidate
 from app.models import Account
 from app.plugins import PluginContext
 from app.workqueue import ClaimedItem
-from plugins.sla.handlers import settings_of
-from plugins.sla.settings import SlaSettings, Target
+from plugins.sla.settings import SlaSettings, Target, settings_of
 
 IMPORT_KIND = "sla.import_policies"
 OVERRIDABLE = ("targets", "business_hours")

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from app.plugins import PluginContext
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -166,3 +170,9 @@ class SlaSettings(BaseModel):
         if segment is not None and segment in self.channels:
             return self.channels[segment]
         return self.default_channel
+
+
+def settings_of(ctx: PluginContext) -> SlaSettings:
+    """The SLA settings of a context (the account's overrides merged in), typed."""
+    assert isinstance(ctx.settings, SlaSettings)
+    return ctx.settings

@@ -30,9 +30,7 @@ def sla_settings(**overrides: Any) -> dict[str, Any]:
 def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
     app_config["plugins"] = ["sla"]
     app_config["plugin_settings"] = {"sla": sla_settings()}
-    # A bot token makes the account "have Slack"; nothing listens on port 9 unless a test starts the emulator.
-    app_config.setdefault("slack_bot_token", "xoxb-sandbox-token")
-    app_config.setdefault("slack_base_url", "http://127.0.0.1:9/api/")
+    # No Slack unless the test asks for the Slack emulator (sandbox_config then adds the bot token).
     return app_config
 
 
@@ -41,12 +39,20 @@ def iso(moment: datetime) -> str:
 
 
 @pytest.fixture
-def new_ticket(post_webhook: Callable[..., Any], clock: Any) -> Callable[..., int]:
+def created_at() -> dict[int, str]:
+    """When each test ticket was created: every later event of a ticket carries the same creation time."""
+    return {}
+
+
+@pytest.fixture
+def new_ticket(post_webhook: Callable[..., Any], clock: Any,
+               created_at: dict[int, str]) -> Callable[..., int]:
     """Send a signed ticket.created webhook for a ticket created now (by the clock)."""
 
     def create(ticket_id: int, **detail: Any) -> int:
+        created_at[ticket_id] = iso(clock.now())
         body = ticket_event(ticket_id, "ticket.created", **{
-            "created_at": iso(clock.now()), "updated_at": iso(clock.now()), "requester_id": REQUESTER_ID,
+            "created_at": created_at[ticket_id], "updated_at": iso(clock.now()), "requester_id": REQUESTER_ID,
             "subject": f"Playback fails on ticket {ticket_id}", **detail})
         body["time"] = iso(clock.now())
         answer = post_webhook(body)
@@ -57,14 +63,14 @@ def new_ticket(post_webhook: Callable[..., Any], clock: Any) -> Callable[..., in
 
 
 @pytest.fixture
-def comment(post_webhook: Callable[..., Any], clock: Any) -> Callable[..., Any]:
+def comment(post_webhook: Callable[..., Any], clock: Any, created_at: dict[int, str]) -> Callable[..., Any]:
     """Send a signed ticket.comment_added webhook (an agent's public reply unless told otherwise)."""
 
     def add(ticket_id: int, *, public: bool = True, author_id: int = AGENT_ID, staff: bool = True) -> Any:
         body = ticket_event(ticket_id, "ticket.comment_added", event={"comment": {
             "id": "99", "body": "Hello", "is_public": public,
             "author": {"id": str(author_id), "is_staff": staff, "name": "Ana Agent"}}},
-            updated_at=iso(clock.now()), requester_id=REQUESTER_ID)
+            updated_at=iso(clock.now()), requester_id=REQUESTER_ID, created_at=created_at.get(ticket_id))
         body["time"] = iso(clock.now())
         return post_webhook(body)
 
@@ -72,10 +78,12 @@ def comment(post_webhook: Callable[..., Any], clock: Any) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def status_change(post_webhook: Callable[..., Any], clock: Any) -> Callable[..., Any]:
+def status_change(post_webhook: Callable[..., Any], clock: Any,
+                  created_at: dict[int, str]) -> Callable[..., Any]:
     def change(ticket_id: int, status: str) -> Any:
         body = ticket_event(ticket_id, "ticket.status_changed", event={"current": status.upper()},
-                            status=status.upper(), updated_at=iso(clock.now()), requester_id=REQUESTER_ID)
+                            status=status.upper(), updated_at=iso(clock.now()), requester_id=REQUESTER_ID,
+                            created_at=created_at.get(ticket_id))
         body["time"] = iso(clock.now())
         return post_webhook(body)
 
@@ -92,7 +100,8 @@ def route(app: Flask, clock: Any) -> Callable[..., None]:
 
         ticket = {"id": ticket_id, "priority": priority, "group_id": group_id}
         store_event(app, account_id=active_accounts(app)[0].id, event_type="routing.ticket_routed",
-                    ticket_id=ticket_id, event_key=f"routing:routed:{ticket_id}:{version}", invocation_id=None,
+                    ticket_id=ticket_id, event_key=f"routing:routed:{ticket_id}:{version}",
+                    invocation_id=None,
                     payload={"ticket": ticket, "ticket_id": ticket_id, "time": clock.now().isoformat(),
                              "data": {"segment": segment, "group_id": group_id, "group_name": group_name,
                                       "priority": priority, "reason": "test", "rule": None,

@@ -22,7 +22,8 @@ def texts(messages):
     return [m["text"] for m in messages]
 
 
-def test_arrival_is_posted_once_with_deadline_buttons_and_names(premium_ticket, slack_emulator, worker, clock):
+def test_arrival_is_posted_once_with_deadline_buttons_and_names(premium_ticket, slack_emulator, worker,
+                                                                clock):
     worker.run_until_idle(timers=True)
     [arrival] = arrivals(slack_emulator)
     assert f"New premium partner ticket #{premium_ticket}" in arrival["text"]
@@ -117,7 +118,8 @@ def test_solved_without_reply_stops_reminders(premium_ticket, desk, helpdesk, sl
     assert clock_of(worker.app, premium_ticket).state == "closed"
 
 
-def test_reply_and_solve_in_one_update_counts_as_answered(premium_ticket, desk, slack_emulator, worker, clock):
+def test_reply_and_solve_in_one_update_counts_as_answered(premium_ticket, desk, slack_emulator, worker,
+                                                          clock):
     clock.advance(minutes=20)
     desk.reply(premium_ticket, status="solved")
     worker.run_until_idle(timers=True)
