@@ -4,6 +4,7 @@ an SLA policy and ~300 multilingual tickets about a video platform; plus the mat
 from __future__ import annotations
 
 import random
+import unicodedata
 from typing import Any
 
 from .seed_content import AGENT_REPLIES, AMOUNTS, CODES, DEVICES, EVENTS, TOPIC_GROUP, TOPICS
@@ -122,12 +123,8 @@ def seed_helpdesk(
             org = orgs[n % len(orgs)]
             lang, domain = org["lang"], org["domain"]
         first, last = rng.choice(FIRST_NAMES[lang]), rng.choice(LAST_NAMES[lang])
-        email = (
-            f"{first.lower()}.{last.lower()}{n}@{domain}".replace("í", "i")
-            .replace("é", "e")
-            .replace("ü", "u")
-            .replace("è", "e")
-        )
+        local = unicodedata.normalize("NFKD", f"{first}.{last}{n}".lower()).encode("ascii", "ignore").decode()
+        email = f"{local}@{domain}"
         user = state.create_user(
             {"name": f"{first} {last}", "email": email, "locale": LOCALES[lang]}, at=start
         )
