@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     zendesk_clients.init_app(app)
     slack_clients.init_app(app)
 
-    from app import admin, admin_pages, cli, health, slack_interactions, web, webhooks
+    from app import admin, admin_pages, cli, health, sidebar, slack_interactions, web, webhooks
 
     web.init_app(app)
     admin_pages.init_app(app)
@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
     plugin_manager.init_app(app)
+    sidebar.init_app(app)
     cli.init_app(app)
 
     if settings.embedded_worker:

@@ -72,6 +72,18 @@ class Settings(BaseSettings):
     batch_linger_seconds: float = Field(default=2.0, ge=0)
     job_status_timeout_seconds: float = Field(default=60.0, gt=0)
 
+    # The agent sidebar (app/sidebar): session lifetime, the ticket-context cache, the ZAF SDK it loads.
+    sidebar_session_minutes: int = Field(default=20, ge=2, le=120)
+    # A session is refreshed at most this long after the helpdesk's signed load; then the agent reloads.
+    sidebar_session_max_hours: int = Field(default=12, ge=1, le=72)
+    # Cached requesters and organizations older than this are served, then refreshed in the background.
+    sidebar_cache_seconds: int = Field(default=600, ge=10)
+    # Fetch a new ticket's requester and organization when its ticket.created event arrives (one call).
+    sidebar_warm_cache: bool = True
+    # The one helpdesk call an uncached sidebar open may make waits at most this long.
+    sidebar_helpdesk_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    sidebar_zaf_sdk_url: str = "https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js"
+
     # Sections for plugins, keyed by plugin name; each plugin validates its own section.
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -122,4 +122,9 @@ def __getattr__(name: str) -> Any:
         from app import admin_pages
 
         return getattr(admin_pages, name)
+    # The sidebar session guard lives in app.sidebar (it needs the sidebar's tokens); plugins import it here.
+    if name in ("require_sidebar_session", "current_agent"):
+        from app import sidebar
+
+        return getattr(sidebar, name)
     raise AttributeError(name)

@@ -1,0 +1,67 @@
+"""The sidebar's own hook implementations: the core keeps its ticket index with the plugins' machinery.
+
+Registered by ``app.sidebar.init_app`` as the built-in plugin ``sidebar`` (it is not in ``DESKMATE_PLUGINS``:
+the sidebar is part of the core). Each helpdesk ticket event updates ``ticket_index``; a new ticket whose
+requester or organization is not cached gets one background fetch, so the agent's first open is a cache hit.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from app.events import Event
+from app.hookspecs import hookimpl
+from app.plugins import PluginContext
+from app.sidebar.context import (
+    FETCH_KIND,
+    fetch_ticket,
+    mark_stale,
+    needs_fetch,
+    record_snapshot,
+    store_answer,
+)
+from app.workqueue import ClaimedItem, Handler
+
+NAME = "sidebar"
+# Events after which the ticket's requester or organization may be one the cache has never seen.
+_WARM_ON = frozenset({"ticket.created", "ticket.requester_changed", "ticket.organization_changed"})
+
+
+@hookimpl
+def handle_event(event: Event, ctx: PluginContext) -> None:
+    if event.source != "zendesk":
+        return
+    if event.type.startswith(("user.", "organization.")) and event.subject_id is not None:
+        mark_stale(ctx.session, ctx.account.id, event.type.split(".", 1)[0], event.subject_id)
+        return
+    snapshot = event.ticket
+    if snapshot is None:
+        return
+    record_snapshot(ctx.session, ctx.account.id, snapshot)
+    if event.type in _WARM_ON and ctx.config.sidebar_warm_cache and needs_fetch(
+            ctx.session, ctx.account.id, snapshot, ctx.now(),
+            timedelta(seconds=ctx.config.sidebar_cache_seconds)):
+        key = f"sidebar:warm:{snapshot.id}:{snapshot.requester_id}:{snapshot.organization_id}"
+        ctx.enqueue(FETCH_KIND, key, {"ticket_id": snapshot.id}, max_attempts=3)
+
+
+def fetch(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any] | None:
+    """Fetch a ticket with its requester and organization into the cache (one helpdesk call)."""
+    from app.zendesk import HelpdeskError
+
+    ticket_id = int(item.payload["ticket_id"])
+    try:
+        answer = fetch_ticket(ctx.zendesk, ticket_id, timeout=30)
+    except HelpdeskError as exc:
+        if exc.status == 404:
+            return {"ticket_id": ticket_id, "missing": True}  # deleted meanwhile: nothing to cache
+        raise
+    store_answer(ctx.session, ctx.account.id, answer, ctx.now())
+    return {"ticket_id": ticket_id, "users": len(answer.get("users") or []),
+            "organizations": len(answer.get("organizations") or [])}
+
+
+@hookimpl
+def register_work_handlers() -> dict[str, Handler]:
+    return {FETCH_KIND: fetch}
