@@ -85,7 +85,7 @@ def seed_helpdesk(
     orgs: list[dict[str, Any]] = []
     for name, domain in PREMIUM_ORGS + STANDARD_ORGS:
         premium = (name, domain) in PREMIUM_ORGS
-        org = state.create_organization(
+        created = state.create_organization(
             {
                 "name": name,
                 "domain_names": [domain],
@@ -96,7 +96,7 @@ def seed_helpdesk(
             at=start,
         )
         orgs.append(
-            {"id": org["id"], "name": name, "domain": domain, "premium": premium, "lang": ORG_LANG[name]}
+            {"id": created["id"], "name": name, "domain": domain, "premium": premium, "lang": ORG_LANG[name]}
         )
     agents = []
     for name, email, group, locale, _handle in AGENTS:
@@ -113,7 +113,8 @@ def seed_helpdesk(
         agents.append(
             {"id": agent["id"], "name": name, "email": email, "group": group, "group_id": groups[group]}
         )
-    users = []
+    users: list[dict[str, Any]] = []
+    org: dict[str, Any] | None
     for n in range(end_users):
         if n % 3 == 2:  # a third have no organization (personal addresses)
             lang = rng.choice(list(FIRST_NAMES))

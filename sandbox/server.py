@@ -33,7 +33,8 @@ class ServerThread:
         )
         # Many clients at once in load tests; the default backlog of 5 drops connections under bursts.
         self._server.socket.listen(128)
-        self._server.daemon_threads = True
+        # ThreadingMixIn's flag: request threads must not keep the process alive at exit.
+        self._server.daemon_threads = True  # type: ignore[attr-defined]
         self.host = host
         self.port = self._server.server_port
         self._thread = threading.Thread(

@@ -16,7 +16,8 @@ bp = Blueprint("slack_api", __name__)
 
 
 def _state() -> SlackState:
-    return current_app.extensions["slack"]  # type: ignore[no-any-return]
+    state: SlackState = current_app.extensions["slack"]
+    return state
 
 
 def _args() -> dict[str, Any]:

@@ -14,7 +14,8 @@ bp = Blueprint("slack_control", __name__, template_folder="templates")
 
 
 def _state() -> SlackState:
-    return current_app.extensions["slack"]  # type: ignore[no-any-return]
+    state: SlackState = current_app.extensions["slack"]
+    return state
 
 
 def _json() -> dict[str, Any]:

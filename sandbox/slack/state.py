@@ -233,7 +233,7 @@ class SlackState:
         """Every recorded message (oldest first), optionally of one channel."""
         with self.lock:
             channels = [channel_id] if channel_id else list(self.messages)
-            out = []
+            out: list[dict[str, Any]] = []
             for cid in channels:
                 out.extend(dict(m, channel=cid) for m in self.messages.get(cid, []))
             return sorted(out, key=lambda m: float(m["ts"]))

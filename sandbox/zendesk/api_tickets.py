@@ -59,10 +59,20 @@ def create_ticket() -> Any:
 
 @api_route(bp, "/tickets/<int:ticket_id>")
 def show_ticket(ticket_id: int) -> Any:
-    """Show one ticket."""
+    """Show one ticket; `include=users,organizations` sideloads its people and organization, as Zendesk does."""
     s = state()
     with s.lock:
-        return jsonify({"ticket": s.ticket_view(s._live_ticket(ticket_id), base())})
+        ticket = s._live_ticket(ticket_id)
+        body: dict[str, Any] = {"ticket": s.ticket_view(ticket, base())}
+        include = {part.strip() for part in request.args.get("include", "").split(",")}
+        if "users" in include:
+            people = {ticket.get(key) for key in ("requester_id", "submitter_id", "assignee_id")}
+            body["users"] = [s.user_view(s.users[i], base()) for i in sorted(p for p in people if p) if i in s.users]
+        if "organizations" in include:
+            org_id = ticket.get("organization_id")
+            body["organizations"] = [s.organization_view(s.organizations[org_id], base())] if org_id in \
+                s.organizations else []
+        return jsonify(body)
 
 
 @api_route(bp, "/tickets/<int:ticket_id>", methods=["PUT"])

@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..faults import drop_connection
@@ -26,6 +26,7 @@ def create_app(state: HelpdeskState | None = None, **options: Any) -> Flask:
     The state is kept in `app.extensions["helpdesk"]`; every option `HelpdeskState` accepts can be passed.
     """
     from .api_admin import bp as admin_bp
+    from .api_apps import bp as apps_bp
     from .api_people import bp as people_bp
     from .api_tickets import bp as tickets_bp
     from .control import bp as control_bp
@@ -40,7 +41,7 @@ def create_app(state: HelpdeskState | None = None, **options: Any) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["helpdesk"] = state
-    for bp in (tickets_bp, people_bp, admin_bp):
+    for bp in (tickets_bp, people_bp, admin_bp, apps_bp):
         app.register_blueprint(bp, url_prefix=API_PREFIX)
     app.register_blueprint(control_bp)
     app.register_blueprint(workspace_bp)
@@ -68,9 +69,8 @@ def create_app(state: HelpdeskState | None = None, **options: Any) -> Flask:
 
 
 def _state() -> HelpdeskState:
-    from flask import current_app
-
-    return current_app.extensions["helpdesk"]  # type: ignore[no-any-return]
+    state: HelpdeskState = current_app.extensions["helpdesk"]
+    return state
 
 
 def _authenticate(state: HelpdeskState) -> int | None:

@@ -154,8 +154,8 @@ class EventsMixin(StateBase):
         if name == "update_type":
             return (outcome.update_type == value) == (op == "is")
         if name == "current_tags":
-            wanted = set(str(value or "").split())
-            present = bool(wanted & set(ticket["tags"]))
+            wanted_tags = set(str(value or "").split())
+            present = bool(wanted_tags & set(ticket["tags"]))
             return present if op == "includes" else not present
         if name == "comment_is_public":
             comment = outcome.comment

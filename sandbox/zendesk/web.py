@@ -15,7 +15,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def state() -> HelpdeskState:
     """The HelpdeskState of the current app."""
-    return current_app.extensions["helpdesk"]  # type: ignore[no-any-return]
+    helpdesk: HelpdeskState = current_app.extensions["helpdesk"]
+    return helpdesk
 
 
 def base() -> str:

@@ -139,7 +139,7 @@ def test_cursor_pagination_walks_every_ticket_once(helpdesk: RunningHelpdesk) ->
             {"subject": f"t{n}", "comment": {"body": "x"}, "requester_id": requester_id}
         )
     seen: list[int] = []
-    url = f"{helpdesk.url}/api/v2/tickets.json?page[size]=3"
+    url: str | None = f"{helpdesk.url}/api/v2/tickets.json?page[size]=3"
     while url:
         page = helpdesk.session.get(url, timeout=5).json()
         seen += [t["id"] for t in page["tickets"]]

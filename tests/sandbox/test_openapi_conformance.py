@@ -30,7 +30,11 @@ class _SpecLoader(yaml.CSafeLoader):
     """The spec has bare `=` values (tag:yaml.org,2002:value) that PyYAML refuses; read them as strings."""
 
 
-_SpecLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+def _plain_string(loader: yaml.CSafeLoader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
+_SpecLoader.add_constructor("tag:yaml.org,2002:value", _plain_string)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ PNG = (
     b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND"
     b"\xaeB`\x82"
 )
-BUTTONS = [
+BUTTONS: list[dict[str, Any]] = [
     {"type": "section", "block_id": "summary", "text": {"type": "mrkdwn", "text": "*Ticket #42* breached"}},
     {
         "type": "actions",
