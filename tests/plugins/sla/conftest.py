@@ -66,12 +66,15 @@ def new_ticket(post_webhook: Callable[..., Any], clock: Any,
 def comment(post_webhook: Callable[..., Any], clock: Any, created_at: dict[int, str]) -> Callable[..., Any]:
     """Send a signed ticket.comment_added webhook (an agent's public reply unless told otherwise)."""
 
-    def add(ticket_id: int, *, public: bool = True, author_id: int = AGENT_ID, staff: bool = True) -> Any:
+    def add(ticket_id: int, *, public: bool = True, author_id: int = AGENT_ID, staff: bool = True,
+            at: datetime | None = None) -> Any:
+        """``at``: when the agent wrote it (the helpdesk may deliver the webhook later)."""
+        written = iso(at or clock.now())
         body = ticket_event(ticket_id, "ticket.comment_added", event={"comment": {
             "id": "99", "body": "Hello", "is_public": public,
             "author": {"id": str(author_id), "is_staff": staff, "name": "Ana Agent"}}},
-            updated_at=iso(clock.now()), requester_id=REQUESTER_ID, created_at=created_at.get(ticket_id))
-        body["time"] = iso(clock.now())
+            updated_at=written, requester_id=REQUESTER_ID, created_at=created_at.get(ticket_id))
+        body["time"] = written
         return post_webhook(body)
 
     return add

@@ -10,7 +10,7 @@ import pytest
 
 from app.worker import Worker
 from tests.conftest import test_database_kind
-from tests.plugins.sla.conftest import PREMIUM_CHANNEL, arrivals, clock_of, slack_messages, thread_replies
+from tests.plugins.sla.conftest import arrivals, clock_of, slack_messages, thread_replies
 
 TICKETS = range(101, 113)
 
@@ -91,8 +91,8 @@ def test_interleaved_workers_post_each_message_once(app, fast_slack, new_ticket,
     assert first.items_done and second.items_done
 
 
-def test_slack_429_storm_delays_messages_but_loses_none(app, slack_emulator, new_ticket, route, comment, worker,
-                                                       clock):
+def test_slack_429_storm_delays_messages_but_loses_none(app, slack_emulator, new_ticket, route, comment,
+                                                       worker, clock):
     started = clock.now()
     for ticket_id in (201, 202, 203):
         new_ticket(ticket_id)
