@@ -67,11 +67,14 @@ def show_ticket(ticket_id: int) -> Any:
         include = {part.strip() for part in request.args.get("include", "").split(",")}
         if "users" in include:
             people = {ticket.get(key) for key in ("requester_id", "submitter_id", "assignee_id")}
-            body["users"] = [s.user_view(s.users[i], base()) for i in sorted(p for p in people if p) if i in s.users]
+            body["users"] = [
+                s.user_view(s.users[i], base()) for i in sorted(p for p in people if p) if i in s.users
+            ]
         if "organizations" in include:
             org_id = ticket.get("organization_id")
-            body["organizations"] = [s.organization_view(s.organizations[org_id], base())] if org_id in \
-                s.organizations else []
+            body["organizations"] = (
+                [s.organization_view(s.organizations[org_id], base())] if org_id in s.organizations else []
+            )
         return jsonify(body)
 
 

@@ -301,3 +301,29 @@ def test_error_bodies_by_hand(helpdesk: RunningHelpdesk) -> None:
     assert {"error", "description", "max_count"} <= set(too_many.json())
     unknown = helpdesk.api("GET", "/no_such_thing.json")
     assert unknown.status_code == 404 and set(unknown.json()) == {"error", "description"}
+
+
+def test_whole_seeded_account_conforms(openapi: OpenAPI) -> None:
+    from sandbox.seed import seed_helpdesk
+
+    running = start_helpdesk()
+    try:
+        seed_helpdesk(running.state)
+        for path in ("/tickets.json", "/users.json", "/organizations.json", "/ticket_metrics.json"):
+            url: str | None = f"{running.url}/api/v2{path}"
+            while url:
+                page = running.session.get(url, timeout=10)
+                assert_conforms(openapi, page)
+                url = page.json()["next_page"]
+        export = running.api("GET", "/incremental/tickets/cursor.json?start_time=0")
+        assert len(export.json()["tickets"]) == 300
+        assert_conforms(openapi, export)
+        assert_conforms(
+            openapi, running.api("GET", "/search.json", params={"query": "type:ticket status:closed"})
+        )
+        ticket_id = next(t["id"] for t in running.state.tickets.values() if t["status"] == "solved")
+        assert_conforms(openapi, running.api("GET", f"/tickets/{ticket_id}/audits.json"))
+        assert_conforms(openapi, running.api("GET", f"/tickets/{ticket_id}/comments.json"))
+    finally:
+        running.server.stop()
+        running.state.close()
