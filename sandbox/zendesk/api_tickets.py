@@ -59,7 +59,7 @@ def create_ticket() -> Any:
 
 @api_route(bp, "/tickets/<int:ticket_id>")
 def show_ticket(ticket_id: int) -> Any:
-    """Show one ticket; `include=users,organizations` sideloads its people and organization, as Zendesk does."""
+    """Show one ticket; `include=users,organizations` sideloads its people and organization, as in Zendesk."""
     s = state()
     with s.lock:
         ticket = s._live_ticket(ticket_id)

@@ -238,3 +238,17 @@ def test_requester_reply_reopens_and_agent_reply_sets_first_reply_metric(helpdes
     assert metric["replies"] == 1 and metric["reopens"] == 1
     listed = helpdesk.api("GET", "/ticket_metrics.json").json()["ticket_metrics"]
     assert [m["ticket_id"] for m in listed] == [ticket["id"]]
+
+
+def test_show_ticket_sideloads_users_and_organization(helpdesk: RunningHelpdesk) -> None:
+    org = helpdesk.state.create_organization({"name": "Kino Nord", "domain_names": ["kinonord.example"]})
+    requester_id = _requester(helpdesk.state, "lea@kinonord.example")
+    ticket = _new_ticket(helpdesk, requester_id=requester_id)
+    plain = helpdesk.api("GET", f"/tickets/{ticket['id']}.json").json()
+    assert set(plain) == {"ticket"}
+    loaded = helpdesk.api("GET", f"/tickets/{ticket['id']}.json?include=users,organizations").json()
+    assert {u["id"] for u in loaded["users"]} == {
+        requester_id,
+        helpdesk.state.admin_id,
+    }  # requester, submitter
+    assert [o["id"] for o in loaded["organizations"]] == [org["id"]]
