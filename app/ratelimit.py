@@ -113,14 +113,16 @@ class RateBudget:
                 return (row.blocked_until - now).total_seconds(), True
             elapsed = max(0.0, (now - row.refreshed_at).total_seconds())
             tokens = min(self.capacity, row.tokens + elapsed * self.rate_per_second)
-            if tokens < 1.0:
+            if tokens < 1.0 - 1e-6:
                 connection.execute(
                     sa.update(table).where(table.c.account_id == self.account_id, table.c.api == self.api)
                     .values(tokens=tokens, refreshed_at=now)
                 )
-                return (1.0 - tokens) / self.rate_per_second, False
+                # At least a millisecond: timestamps are stored to the microsecond, so a smaller wait could
+                # refill nothing and spin.
+                return max(0.001, (1.0 - tokens) / self.rate_per_second), False
             connection.execute(
                 sa.update(table).where(table.c.account_id == self.account_id, table.c.api == self.api)
-                .values(tokens=tokens - 1.0, refreshed_at=now, blocked_until=None)
+                .values(tokens=max(0.0, tokens - 1.0), refreshed_at=now, blocked_until=None)
             )
             return 0.0, False
