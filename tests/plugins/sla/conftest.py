@@ -209,3 +209,29 @@ def thread_replies(slack: Any, channel: str = PREMIUM_CHANNEL) -> list[dict[str,
 
 def arrivals(slack: Any, channel: str = PREMIUM_CHANNEL) -> list[dict[str, Any]]:
     return [m for m in slack_messages(slack, channel) if m.get("thread_ts") in (None, m["ts"])]
+
+
+def make_clock(app: Flask, ticket_id: int, *, started_at: datetime, reply_minutes: float | None = None,
+               target_minutes: int = 90, breached: bool | None = None, state: str | None = None,
+               **fields: Any) -> SlaClock:
+    """A clock as the plugin would have left it (for reports): answered after ``reply_minutes``, or not."""
+    from datetime import timedelta
+
+    from app.accounts import active_accounts
+
+    due = started_at + timedelta(minutes=target_minutes)
+    replied = started_at + timedelta(minutes=reply_minutes) if reply_minutes is not None else None
+    late = (replied is not None and replied > due) if breached is None else breached
+    values: dict[str, Any] = {
+        "account_id": active_accounts(app)[0].id, "ticket_id": ticket_id, "started_at": started_at,
+        "target_minutes": target_minutes, "due_at": due, "replied_at": replied,
+        "reply_minutes": reply_minutes,
+        "breached_at": due if late else None, "segment": "premium_partner", "tags": [],
+        "state": state or ("answered" if replied else ("breached" if late else "running")),
+        "reminders": [30, 10], "reminders_done": [], "business_hours": False, "notify": True,
+        "created_at": started_at, "updated_at": started_at, **fields,
+    }
+    with storage.session(app) as session:
+        clock = SlaClock(**values)
+        session.add(clock)
+    return clock
