@@ -16,6 +16,8 @@ HELP_CENTER = "https://help.acme.example"
 
 @pytest.fixture
 def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    # This plugin alone: what other plugins do with the same events is their tests' business.
+    app_config["plugins"] = ["breaking_news"]
     app_config["plugin_settings"] = {"breaking_news": {"allowed_origins": [HELP_CENTER]}}
     return app_config
 
