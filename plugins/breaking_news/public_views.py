@@ -132,8 +132,10 @@ def _document(app: Flask, account: AccountView, settings: BreakingNewsSettings, 
         if kind == "active":
             body, valid_until = public.render_active(session, account, settings, locale, now)
         else:
-            body = public.render_feed(session, account, settings, locale, now, request.base_url + (
-                f"?account={account.subdomain}" if request.args.get("account") else ""))
+            # The deployment's public address, not the request's Host: the cached feed is the same for all.
+            public_url = app.config["DESKMATE"].public_url.rstrip("/")
+            self_url = f"{public_url}/news/feed.atom?account={account.subdomain}"
+            body = public.render_feed(session, account, settings, locale, now, self_url)
             valid_until = now + FEED_VALID
     document = Rendered(body, make_etag(version, body), version, valid_until)
     cache.put(account.id, key, document, generation)
