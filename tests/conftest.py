@@ -34,7 +34,7 @@ SLACK_SIGNING_SECRET = "slack-signing-secret-for-tests"
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 
 
-def test_database_kind() -> str:
+def database_kind() -> str:
     return os.environ.get("DESKMATE_TEST_DATABASE", "sqlite")
 
 
@@ -80,7 +80,7 @@ def base_config(database_url: str, **overrides: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One migrated database for the whole session (tables are emptied before each test)."""
-    if test_database_kind() == "postgresql":
+    if database_kind() == "postgresql":
         url = create_pg_database()
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'deskmate.sqlite3'}"
@@ -90,7 +90,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     upgrade(app)
     storage.engine(app).dispose()
     yield url
-    if test_database_kind() == "postgresql":
+    if database_kind() == "postgresql":
         drop_pg_database(url)
 
 

@@ -68,8 +68,8 @@ def helpdesk() -> Iterator[Emulator]:
                           admin_name="Deskmate", api_token=API_TOKEN, job_delay=0.05, delivery_backoff=0.1)
     server = ServerThread(create_app(state)).start()
     yield Emulator(state, server.url, server)
-    state.dispatcher.stop()
     server.stop()
+    state.close()
 
 
 @pytest.fixture
