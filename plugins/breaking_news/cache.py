@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+Key = tuple[str, ...]  # (document kind, locale, account settings version)
 MAX_ENTRIES_PER_ACCOUNT = 64  # locales are few; this bounds what odd ?locale= values can cost
 
 
@@ -42,7 +43,7 @@ class _AccountEntries:
     checked_at: float = float("-inf")
     checking: bool = False
     generation: int = 0
-    documents: dict[tuple[str, str], Rendered] = field(default_factory=dict)
+    documents: dict[Key, Rendered] = field(default_factory=dict)
 
 
 class NewsCache:
@@ -60,7 +61,7 @@ class NewsCache:
             entries = self._accounts.setdefault(account_id, _AccountEntries())
         return entries
 
-    def get(self, account_id: int, key: tuple[str, str], now: datetime,
+    def get(self, account_id: int, key: Key, now: datetime,
             read_version: Callable[[int], int]) -> Rendered | None:
         """The cached document if it is still current; checks the stored version when the last check is old.
 
@@ -95,7 +96,7 @@ class NewsCache:
         with self._lock:
             return self._entries(account_id).generation
 
-    def put(self, account_id: int, key: tuple[str, str], document: Rendered, generation: int) -> None:
+    def put(self, account_id: int, key: Key, document: Rendered, generation: int) -> None:
         """Keep a render, unless this process wrote (``invalidate``) since the render began."""
         with self._lock:
             entries = self._entries(account_id)

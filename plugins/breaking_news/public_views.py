@@ -122,7 +122,7 @@ def _document(app: Flask, account: AccountView, settings: BreakingNewsSettings, 
     """The cached document, or a fresh render stored for the next requests."""
     cache = news_cache(app)
     now = get_clock(app).now()
-    key = (kind, locale or "")
+    key = (kind, locale or "", account.version)  # settings (default locale, labels) change the bytes too
     document = cache.get(account.id, key, now, lambda account_id: _read_version(app, account_id))
     if document is not None:
         return document

@@ -106,3 +106,13 @@ def test_quick_link_change_is_visible_at_once(news, client, admin_headers):
                headers=admin_headers)
     assert news.active().get_json()["quick_links"] == {"7": [{"kind": "notice", "title": "Known issue",
                                                               "text": ""}]}
+
+
+def test_settings_change_renders_anew(news, app, clock):
+    from app.accounts import upsert_account
+
+    news.create(title="Streams fail", translations={"de": {"title": "Streams starten nicht"}})
+    assert news.shown("?locale=ja")[0]["title"] == "Streams fail"
+    clock.advance(seconds=1)  # an account's version is the time of its last change
+    upsert_account(app, subdomain="acme", now=clock.now(), settings={"breaking_news": {"default_locale": "de"}})
+    assert news.shown("?locale=ja")[0]["title"] == "Streams starten nicht"
