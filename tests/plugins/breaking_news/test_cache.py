@@ -114,5 +114,6 @@ def test_settings_change_renders_anew(news, app, clock):
     news.create(title="Streams fail", translations={"de": {"title": "Streams starten nicht"}})
     assert news.shown("?locale=ja")[0]["title"] == "Streams fail"
     clock.advance(seconds=1)  # an account's version is the time of its last change
-    upsert_account(app, subdomain="acme", now=clock.now(), settings={"breaking_news": {"default_locale": "de"}})
+    upsert_account(app, subdomain="acme", now=clock.now(),
+                   settings={"breaking_news": {"default_locale": "de"}})
     assert news.shown("?locale=ja")[0]["title"] == "Streams starten nicht"
