@@ -1,0 +1,72 @@
+"""Routing: every new ticket classified (user, premium partner, ...) and sent to its tier group.
+
+Hook implementations only; the work is in ``decide`` (decisions), ``rules``/``rules_source`` (the rules),
+``directory`` and ``groups`` (the cached helpdesk data), ``jobs`` (work handlers and timers), ``views`` (admin
+API) and ``backfill`` (the command). See README.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import Blueprint
+from pydantic import BaseModel
+
+from app.events import Event
+from app.hookspecs import hookimpl
+from app.plugins import PluginContext, SidebarTicket, Timer
+from app.workqueue import Handler
+from plugins.routing import backfill, decide, directory, jobs, models, views
+from plugins.routing.settings import RoutingSettings
+
+__all__ = ["models"]  # imported so that the tables are part of Base.metadata
+
+
+@hookimpl
+def settings_model() -> type[BaseModel]:
+    return RoutingSettings
+
+
+@hookimpl
+def handle_event(event: Event, ctx: PluginContext) -> None:
+    if event.source != "zendesk":
+        return
+    if event.type.startswith("ticket."):
+        decide.on_ticket_event(event, ctx)
+    elif event.type.startswith(("organization.", "user.")):
+        directory.note_event(ctx.session, ctx.account.id, event, ctx.now())
+
+
+@hookimpl
+def register_work_handlers() -> dict[str, Handler]:
+    return jobs.handlers()
+
+
+@hookimpl
+def register_timers() -> list[Timer]:
+    return jobs.timers()
+
+
+@hookimpl
+def register_routes() -> Blueprint:
+    return views.bp
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    backfill.register(cli)
+
+
+@hookimpl
+def sidebar_panels(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:
+    row = ctx.session.scalar(sa.select(models.RoutingDecision).where(
+        models.RoutingDecision.account_id == ctx.account.id, models.RoutingDecision.ticket_id == ticket.id))
+    if row is None:
+        return None
+    return {
+        "segment": row.segment, "tier": row.tier, "reason": row.reason, "group": row.group_name,
+        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+        "status": row.status, "rule": row.rule, "note": row.note,
+    }

@@ -1,0 +1,147 @@
+"""``flask routing backfill``: route the open tickets that were never routed (tickets older than Deskmate).
+
+Tickets come from the helpdesk's incremental ticket export (cursor pages of up to 1,000), so that any number
+of tickets can be walked without the search API's 1,000-result cap. Each page is classified like a batch of
+webhooks: what the cache lacks is fetched with ``show_many``, decisions are stored and their updates queued
+for the worker. ``--dry-run`` decides the same way and then rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from app.accounts import active_accounts
+from app.db import storage
+from app.events import TicketSnapshot
+from app.plugins import PluginContext, plugin_manager
+from plugins.routing import decide, groups, jobs
+from plugins.routing.models import RoutingDecision
+from plugins.routing.rules import RuleSet
+from plugins.routing.settings import settings_of
+
+
+def snapshot_from_api(ticket: dict[str, Any]) -> TicketSnapshot:
+    """A ticket of the REST API (not of an event) as the snapshot routing decides on."""
+    via = ticket.get("via") or {}
+    return TicketSnapshot.from_detail({
+        **ticket, "form_id": ticket.get("ticket_form_id"),
+        "via": {"channel": via.get("channel")} if isinstance(via, dict) else via,
+    })
+
+
+def _pages(ctx: PluginContext, start_time: int) -> Iterator[list[dict[str, Any]]]:
+    params: dict[str, Any] = {"start_time": start_time}
+    while True:
+        page = ctx.zendesk.call("GET", "/incremental/tickets/cursor.json", params=params,
+                                what="ticket export")
+        yield page.get("tickets") or []
+        if page.get("end_of_stream") or not page.get("after_cursor"):
+            return
+        params = {"cursor": page["after_cursor"]}
+
+
+def _count_open(ctx: PluginContext) -> int | None:
+    try:
+        answer = ctx.zendesk.call("GET", "/search/count.json", params={"query": "type:ticket status<solved"},
+                                  what="count open tickets")
+    except Exception:  # the count only sizes the progress bar
+        return None
+    return int(answer["count"]) if isinstance(answer, dict) and isinstance(answer.get("count"), int) else None
+
+
+def run_backfill(ctx: PluginContext, *, dry_run: bool, since_days: int, limit: int | None,
+                 console: Console) -> Counter[str]:
+    """Route every open, never-routed ticket updated in the last ``since_days``; returns the tallies."""
+    tally: Counter[str] = Counter()
+    start = max(0, int(ctx.now().timestamp()) - since_days * 86400)
+    rules = decide.rules_for(ctx)
+    if rules.group_names() and not groups.known(ctx.session, ctx.account.id):
+        groups.refresh(ctx)
+    total = _count_open(ctx)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("dry run" if dry_run else "routing", total=total)
+        for page in _pages(ctx, start):
+            rows = []
+            for api_ticket in page:
+                if limit is not None and tally["examined"] >= limit:
+                    break
+                tally["examined"] += 1
+                ticket = snapshot_from_api(api_ticket)
+                if ticket.status not in settings_of(ctx).open_statuses:
+                    tally["not open"] += 1
+                    continue
+                progress.advance(task)
+                existing = ctx.session.scalar(sa.select(RoutingDecision.id).where(
+                    RoutingDecision.account_id == ctx.account.id, RoutingDecision.ticket_id == ticket.id))
+                if existing is not None:
+                    tally["already routed"] += 1
+                    continue
+                row = decide.decision_row(ctx, ticket, create=True)
+                assert row is not None
+                rows.append(row)
+            tally["helpdesk calls"] += _decide_page(ctx, rows, rules, tally)
+            if not dry_run:
+                ctx.session.commit()  # the worker may start applying this page while the next is read
+            if limit is not None and tally["examined"] >= limit:
+                break
+    return tally
+
+
+def _decide_page(ctx: PluginContext, rows: list[RoutingDecision], rules: RuleSet, tally: Counter[str]) -> int:
+    calls, _ = jobs.decide_rows(ctx, rows, rules)
+    for row in rows:
+        tally[f"segment {row.segment}"] += 1
+        tally["group changed"] += "group_id" in row.changes
+        tally["group kept (agent's choice)"] += bool(row.note and "agent" in row.note)
+        tally["nothing to change"] += not row.changes
+    return calls
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("backfill")
+    @click.option("--dry-run", is_flag=True, help="Decide and report, change nothing.")
+    @click.option("--account", "subdomain", help="The account's subdomain (optional with one account).")
+    @click.option("--since-days", type=click.IntRange(0, 3650), default=30, show_default=True,
+                  help="Only tickets updated in the last N days.")
+    @click.option("--limit", type=click.IntRange(1), default=None, help="Stop after N tickets.")
+    def backfill(dry_run: bool, subdomain: str | None, since_days: int, limit: int | None) -> None:
+        """Route existing open tickets that were never routed (with --dry-run: only report)."""
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        accounts = [a for a in active_accounts(app) if subdomain in (None, a.subdomain)]
+        if len(accounts) != 1:
+            raise click.UsageError("name the account with --account SUBDOMAIN" if accounts or not subdomain
+                                   else f"no active account {subdomain!r}")
+        console = Console()
+        session = storage.sessions(app)()
+        try:
+            ctx = plugin_manager.context(app, "routing", accounts[0], session)
+            tally = run_backfill(ctx, dry_run=dry_run, since_days=since_days, limit=limit, console=console)
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+        finally:
+            session.close()
+        title = "routing backfill" + (" (dry run: nothing changed)" if dry_run else "")
+        table = Table("", "tickets", title=title)
+        for name, count in sorted(tally.items()):
+            table.add_row(name, str(count))
+        console.print(table)

@@ -1,0 +1,95 @@
+"""Fixtures for the routing plugin: the plugin alone, a warm directory cache, and readers of what it did."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from app.db import storage
+from app.effects import TICKET_UPDATE
+from app.models import InboundEvent, WorkItem
+from plugins.routing import directory, groups
+from plugins.routing.models import RoutingDecision
+
+TIER_1, TIER_2, SUPPORT, BILLING = 11, 12, 10, 13
+PREMIUM_ORG, PLAIN_ORG = 301, 302
+PARTNER_REQUESTER, VIEWER, PARTNER_DOMAIN_REQUESTER = 501, 502, 503
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    app_config["plugins"] = ["routing"]
+    return app_config
+
+
+def seed_groups(app: Flask, account_id: int, clock: Any, extra: dict[str, int] | None = None) -> None:
+    """The helpdesk's groups as routing caches them: Support (the default), Tier 1, Tier 2, Billing."""
+    with storage.session(app) as session:
+        groups.store(session, account_id, [
+            {"id": SUPPORT, "name": "Support", "default": True}, {"id": TIER_1, "name": "Tier 1"},
+            {"id": TIER_2, "name": "Tier 2"}, {"id": BILLING, "name": "Billing"},
+            *({"id": gid, "name": name} for name, gid in (extra or {}).items())], clock.now())
+
+
+def organization(org_id: int, *, tags: list[str] | None = None, **fields: Any) -> dict[str, Any]:
+    """An organization in the helpdesk API's shape."""
+    return {"id": org_id, "name": f"Org {org_id}", "tags": tags or [], "organization_fields": fields,
+            "domain_names": [], "updated_at": "2026-11-23T08:00:00Z"}
+
+
+def user(user_id: int, email: str, *, organization_id: int | None = None, tags: list[str] | None = None,
+         **fields: Any) -> dict[str, Any]:
+    """An end user in the helpdesk API's shape."""
+    return {"id": user_id, "email": email, "organization_id": organization_id, "role": "end-user",
+            "tags": tags or [], "user_fields": fields, "active": True, "updated_at": "2026-11-23T08:00:00Z"}
+
+
+@pytest.fixture
+def warm_cache(app: Flask, account_id: int, clock: Any) -> Callable[..., None]:
+    """Fill the directory cache as the incremental export would have (no helpdesk call needed)."""
+
+    def fill(organizations: list[dict[str, Any]] = (), users: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+        with storage.session(app) as session:
+            directory.upsert_organizations(session, account_id, organizations, clock.now())
+            directory.upsert_users(session, account_id, users, clock.now())
+
+    return fill
+
+
+@pytest.fixture
+def known_directory(app: Flask, account_id: int, clock: Any, warm_cache: Callable[..., None]) -> None:
+    """A premium partner organization, a plain one, and their people, all cached; groups resolved."""
+    seed_groups(app, account_id, clock)
+    warm_cache(
+        organizations=[organization(PREMIUM_ORG, tags=["premium_partner"]), organization(PLAIN_ORG)],
+        users=[user(PARTNER_REQUESTER, "ops@bigstudio.example", organization_id=PREMIUM_ORG),
+               user(VIEWER, "viewer@mail.example"),
+               user(PARTNER_DOMAIN_REQUESTER, "lead@studio.partner.example")])
+
+
+def decision(app: Flask, ticket_id: int) -> RoutingDecision | None:
+    with storage.session(app) as session:
+        return session.scalar(sa.select(RoutingDecision).where(RoutingDecision.ticket_id == ticket_id))
+
+
+def updates(app: Flask, ticket_id: int | None = None) -> list[WorkItem]:
+    """The ticket updates routing asked the core for, oldest first."""
+    with storage.session(app) as session:
+        query = sa.select(WorkItem).where(WorkItem.kind == TICKET_UPDATE).order_by(WorkItem.id)
+        items = session.scalars(query)
+        return [item for item in items if ticket_id is None or item.payload["ticket_id"] == ticket_id]
+
+
+def work(app: Flask, kind: str) -> list[WorkItem]:
+    with storage.session(app) as session:
+        return list(session.scalars(sa.select(WorkItem).where(WorkItem.kind == kind).order_by(WorkItem.id)))
+
+
+def routed_events(app: Flask) -> list[InboundEvent]:
+    with storage.session(app) as session:
+        return list(session.scalars(sa.select(InboundEvent).where(
+            InboundEvent.event_type == "routing.ticket_routed").order_by(InboundEvent.id)))
