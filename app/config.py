@@ -16,7 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_PLUGINS: list[str] = ["routing", "sla", "breaking_news"]  # each capability adds its name here when it lands
+# Each capability adds its name here when it lands.
+DEFAULT_PLUGINS: list[str] = ["routing", "sla", "breaking_news"]
 
 
 class ConfigError(RuntimeError):
