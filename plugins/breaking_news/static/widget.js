@@ -33,7 +33,7 @@
     ".dmn-maintenance{border-color:#2d6cdf;background:#eaf1fd}.dmn-information{border-color:#5f6b7a}" +
     ".dmn-resolved{border-color:#2e7d32;background:#edf7ee}" +
     ".dmn-text{flex:1;min-width:0}.dmn-title{margin:0;font-weight:700}.dmn-meta{margin:.2em 0;font-size:.9em}" +
-    ".dmn-body p{margin:.3em 0}.dmn-body ul{margin:.3em 0 .3em 1.2em}.dmn-body a{color:inherit}" +
+    ".dmn-body p{margin:.3em 0}.dmn-body ul{margin:.3em 0 .3em 1.2em}.dmn-body a{color:inherit;text-decoration:underline}" +
     ".dmn-close{background:none;border:1px solid transparent;font-size:1.4em;line-height:1;cursor:pointer;" +
     "padding:.1em .4em;color:inherit}.dmn-close:focus{outline:2px solid #2d6cdf}" +
     "#deskmate-quick-links{border:1px solid #d0d7de;border-radius:4px;padding:.75em 1em;margin:.75em 0}" +
@@ -135,7 +135,13 @@
     banner.id = "deskmate-news";
     banner.setAttribute("role", "region");
     banner.setAttribute("aria-live", "polite");
-    document.body.insertBefore(banner, document.body.firstChild);
+    // A theme may reserve a place for the banner; otherwise it goes first in the page.
+    var mount = document.getElementById("deskmate-breaking-news");
+    if (mount) {
+      mount.appendChild(banner);
+    } else {
+      document.body.insertBefore(banner, document.body.firstChild);
+    }
     return banner;
   }
 
@@ -177,9 +183,10 @@
     });
   }
 
+  // Zendesk's request form names its ticket-form picker request_issue_type_select; some themes ticket_form_id.
   function formSelect() {
-    return document.getElementById("request_issue_type_select") ||
-      document.querySelector('select[name="request_issue_type_select"]');
+    return document.querySelector('select#request_issue_type_select, select[name="request_issue_type_select"]') ||
+      document.querySelector('select#ticket_form_id, select[name="ticket_form_id"]');
   }
 
   function chosenForm() {

@@ -1,7 +1,8 @@
 """The widget in a real browser (Debian's Chromium): banner, dismissal, return after an update, inert text.
 
-Deskmate and a help-center page are served on two loopback origins, so the widget's request is a real
-cross-origin request that only works because the page's origin is configured for the account.
+Deskmate and the help-center page (the helpdesk emulator's ``/hc/``, or a page in Zendesk's own request-form
+markup) are served on two loopback origins, so the widget's request is a real cross-origin request that only
+works because the page's origin is configured for the account.
 """
 
 from __future__ import annotations
@@ -89,19 +90,31 @@ def admin(deskmate: str, token: str, method: str, path: str, **body: Any) -> dic
     return answer.json()  # type: ignore[no-any-return]
 
 
-def test_banner_shows_dismisses_returns_after_an_update_and_stays_inert(servers, browser, admin_token):
-    deskmate, center = servers
+@pytest.fixture
+def sandbox_help_center(app: Flask, clock: Any, helpdesk: Any, deskmate_server: Any) -> tuple[str, str]:
+    """The helpdesk emulator's help-center page carrying the widget served by Deskmate over HTTP."""
+    helpdesk.call("POST", "/__sandbox/config", json={"widget_url": f"{deskmate_server.url}/news/widget.js"})
+    upsert_account(app, subdomain="acme", now=clock.now(),
+                   settings={"breaking_news": {"allowed_origins": [helpdesk.url], "poll_seconds": 5}})
+    return deskmate_server.url, f"{helpdesk.url}/hc/"
+
+
+def test_banner_shows_dismisses_returns_after_an_update_and_stays_inert(
+        sandbox_help_center, helpdesk, browser, admin_token, worker):
+    deskmate, page_url = sandbox_help_center
+    forms = helpdesk.api("GET", "/ticket_forms.json")["ticket_forms"]
+    partner_form = next(form["id"] for form in forms if form["name"] == "Partner escalation")
     incident = admin(deskmate, admin_token, "POST", "/incidents", title=MALICIOUS_TITLE, body=MALICIOUS_BODY,
-                     severity="outage")["incident"]
-    admin(deskmate, admin_token, "PUT", f"/quick-links/{FORM_ID}", links=[
+                     severity="outage", keywords=["black screen"])["incident"]
+    admin(deskmate, admin_token, "PUT", f"/quick-links/{partner_form}", links=[
         {"kind": "article", "title": "Fix buffering", "url": "https://help.acme.example/articles/1"},
         {"kind": "notice", "title": "<b>Known issue</b>", "text": "Streams may stutter tonight."}])
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{center}/hc/en-us/requests/new")
+    page.goto(page_url)
 
-    banner = page.locator("#deskmate-news")
+    banner = page.locator("#deskmate-breaking-news #deskmate-news")  # in the theme's reserved place
     item = banner.locator(".dmn-item")
     item.wait_for(timeout=10_000)
     assert banner.get_attribute("role") == "region"
@@ -121,14 +134,14 @@ def test_banner_shows_dismisses_returns_after_an_update_and_stays_inert(servers,
     item.get_by_text("click me").click()
     assert page.evaluate("window.__pwned") is None
 
-    # Quick links for the form the customer picks, built from text too.
-    page.select_option("#request_issue_type_select", str(FORM_ID))
+    # Quick links for the ticket form the customer picks, built from text too.
     links = page.locator("#deskmate-quick-links")
+    assert links.count() == 0 or links.is_hidden()
+    page.select_option("#ticket_form_id", str(partner_form))
     links.wait_for(timeout=5_000)
     assert links.locator("a").get_attribute("href") == "https://help.acme.example/articles/1"
     assert "<b>Known issue</b>" in links.inner_text()
-    page.select_option("#request_issue_type_select", "2")
-    assert links.is_hidden()
+    page.screenshot(path=str(ARTIFACTS / "breaking_news_quick_links.png"), full_page=True)
 
     # Dismissed: gone now, and still gone after a reload (remembered per incident update).
     close.click()
@@ -145,10 +158,21 @@ def test_banner_shows_dismisses_returns_after_an_update_and_stays_inert(servers,
     assert "Identified" in page.locator("#deskmate-news .dmn-meta").inner_text()
     page.screenshot(path=str(ARTIFACTS / "breaking_news_banner_updated.png"), full_page=True)
     assert page.evaluate("window.__pwned") is None
+
+    # A customer who writes anyway: the ticket is tagged and counted against the incident.
+    page.fill("#email", "vera@example.com")
+    page.fill("#subject", "Black screen on my TV")
+    page.fill("#description", "Nothing plays.")
+    page.click("button[type=submit]")
+    page.locator("#request-created").wait_for(timeout=5_000)
+    helpdesk.flush_deliveries()
+    worker.run_until_idle()
+    assert admin(deskmate, admin_token, "GET", f"/incidents/{incident['id']}")["incident"]["ticket_count"] == 1
     assert errors == []
 
 
-def test_banner_speaks_the_page_language(app, servers, browser, admin_token, clock):
+def test_zendesk_request_form_markup_and_page_language(app, servers, browser, admin_token, clock):
+    """Zendesk's own request form (``request_issue_type_select``) on an Italian page."""
     deskmate, _ = servers
     from sandbox.server import ServerThread
 
@@ -158,6 +182,8 @@ def test_banner_speaks_the_page_language(app, servers, browser, admin_token, clo
                        settings={"breaking_news": {"allowed_origins": [italian.url]}})
         admin(deskmate, admin_token, "POST", "/incidents", title="Streams fail",
               translations={"it": {"title": "Le dirette non partono", "body": "Stiamo verificando."}})
+        admin(deskmate, admin_token, "PUT", f"/quick-links/{FORM_ID}", links=[
+            {"kind": "article", "title": "Risolvere il buffering", "url": "https://help.acme.example/it/1"}])
         page = browser.new_page()
         page.goto(f"{italian.url}/hc/en-us/requests/new")
         item = page.locator("#deskmate-news .dmn-item")
@@ -165,6 +191,12 @@ def test_banner_speaks_the_page_language(app, servers, browser, admin_token, clo
         assert item.locator(".dmn-title").inner_text() == "Servizio rallentato: Le dirette non partono"
         assert item.get_attribute("lang") == "it"
         assert item.locator("button").get_attribute("aria-label").startswith("Chiudi questo avviso")
+        page.select_option("#request_issue_type_select", str(FORM_ID))
+        links = page.locator("#deskmate-quick-links")
+        links.wait_for(timeout=5_000)
+        assert links.get_attribute("aria-label") == "Prima di scriverci"
+        page.select_option("#request_issue_type_select", "2")
+        assert links.is_hidden()
     finally:
         italian.stop()
 
