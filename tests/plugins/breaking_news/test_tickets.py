@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.db import storage
 from app.models import RequesterNoticeRecord
-from app.plugins import SidebarTicket, plugin_manager
+from app.plugins import SidebarTicket
 from tests.conftest import ticket_event
 from tests.plugins.breaking_news.conftest import work_items
 
@@ -80,25 +80,25 @@ def test_tag_updates_due_together_share_one_batch(app, news, post_webhook, worke
 
 
 def test_sidebar_panel_shows_live_incidents_and_counts(app, news, post_webhook, worker, account_id):
+    from app.accounts import get_account
+    from app.sidebar.panels import gather_panels
+
     incident = news.create(keywords=["buffering"], severity="outage")
     post_webhook(ticket_event(601, subject="buffering"))
     worker.handle_events()
     ticket = SidebarTicket(id=601, subject="buffering", status="new", requester_id=1, requester_email=None,
                            requester_name=None, organization_id=None, group_id=None, tags=(), created_at=None)
-    with storage.session(app) as session:
-        from app.accounts import get_account
 
-        ctx = plugin_manager.context(app, "breaking_news", get_account(account_id), session)
-        panels = dict(plugin_manager.implementations(app, "sidebar_panels"))
-        panel = panels["breaking_news"](ticket=ticket, ctx=ctx)
-    [shown] = panel["incidents"]
+    def panels() -> dict:
+        with storage.session(app) as session:
+            return gather_panels(app, session, get_account(account_id), ticket)
+
+    [shown] = panels()["breaking_news"]["incidents"]
     assert (shown["id"], shown["severity"], shown["ticket_count"], shown["this_ticket_is_linked"]) == (
         incident["id"], "outage", 1, True)
     assert shown["ticket_count_text"] == "1 ticket about this incident"
     news.resolve(incident["id"])
-    with storage.session(app) as session:
-        ctx = plugin_manager.context(app, "breaking_news", get_account(account_id), session)
-        assert panels["breaking_news"](ticket=ticket, ctx=ctx) is None
+    assert "breaking_news" not in panels()
 
 
 def notices(app) -> list[RequesterNoticeRecord]:
