@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Each capability adds its name here when it lands.
-DEFAULT_PLUGINS: list[str] = ["routing", "sla", "breaking_news"]
+DEFAULT_PLUGINS: list[str] = ["routing", "sla", "breaking_news", "customer"]
 
 
 class ConfigError(RuntimeError):
