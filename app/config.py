@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Each capability adds its name here when it lands.
-DEFAULT_PLUGINS: list[str] = ["routing", "sla", "breaking_news", "customer"]
+DEFAULT_PLUGINS: list[str] = ["routing", "sla", "breaking_news", "feature_requests", "customer"]
 
 
 class ConfigError(RuntimeError):

@@ -93,12 +93,14 @@ class NoticeTemplates:
             parsed[str(name)] = NoticeTemplate(subject=subject, body=body)
         return cls(parsed, str(data.get("default_locale") or "en"))
 
+    def placeholders(self) -> set[str]:
+        """Every placeholder any variant uses."""
+        return {name for t in self.locales.values() for text in (t.subject, t.body)
+                for name in _PLACEHOLDER.findall(text)}
+
     def unknown_placeholders(self, known: Iterable[str]) -> set[str]:
         """Placeholders used in any variant that neither ``known`` nor the requester's profile fills in."""
-        allowed = set(known) | REQUESTER_PLACEHOLDERS
-        used = {name for t in self.locales.values() for text in (t.subject, t.body)
-                for name in _PLACEHOLDER.findall(text)}
-        return used - allowed
+        return self.placeholders() - set(known) - REQUESTER_PLACEHOLDERS
 
 
 def _normalise_locale(locale: str) -> str:
@@ -106,11 +108,11 @@ def _normalise_locale(locale: str) -> str:
 
 
 def render(text: str, values: Mapping[str, Any]) -> str:
-    """Fill ``{placeholder}`` fields; an unknown or empty one is left as written, never raises."""
+    """Fill ``{placeholder}`` fields; one without a value (None) is left as written, never raises."""
 
     def fill(match: re.Match[str]) -> str:
         value = values.get(match.group(1))
-        return str(value) if value not in (None, "") else match.group(0)
+        return match.group(0) if value is None else str(value)
 
     return _PLACEHOLDER.sub(fill, text)
 

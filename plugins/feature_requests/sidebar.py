@@ -1,0 +1,102 @@
+"""The sidebar's feature-request API, ``/sidebar/api/feature-requests...``: search, link, unlink, create.
+
+Protected by the admin token until the core's sidebar session exists (see ``guard``); then by that session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from app.web import json_body, json_error
+from plugins.feature_requests import actions, links, records
+from plugins.feature_requests.api import context
+from plugins.feature_requests.records import FeatureRequestError
+
+
+def _guard() -> Any:
+    """The sidebar session decorator when the core has one, else the admin token."""
+    from app import web
+
+    return getattr(web, "require_sidebar_session", None) or web.require_admin
+
+
+guard = _guard()
+bp = Blueprint("feature_requests_sidebar", __name__, url_prefix="/sidebar/api/feature-requests")
+ACTOR = "sidebar"
+
+
+@bp.errorhandler(FeatureRequestError)
+def _refused(error: FeatureRequestError) -> Any:
+    return json_error(error.status, str(error))
+
+
+@bp.get("/search")
+@guard
+def search() -> Any:
+    """Requests matching ``q``: by id, by words, then by similarity."""
+    query = request.args.get("q", "")
+    if len(query) > 500:
+        return json_error(400, "q is longer than 500 characters")
+    return {"results": actions.search(context(), query) if query.strip() else []}
+
+
+@bp.get("/suggestions")
+@guard
+def suggestions() -> Any:
+    """Requests similar to ``text``, leaving out those ``ticket_id`` is already linked to."""
+    text = request.args.get("text", "")
+    if len(text) > 2000:
+        return json_error(400, "text is longer than 2000 characters")
+    ctx = context()
+    ticket = request.args.get("ticket_id", "")
+    linked = [r.id for r in links.requests_of_ticket(ctx.session, ctx.account.id, int(ticket))] \
+        if ticket.isdigit() else []
+    return {"suggestions": actions.suggestions(ctx, text, exclude=linked)}
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@guard
+def ticket_panel(ticket_id: int) -> Any:
+    """The requests a ticket is linked to, and suggestions for ``subject``."""
+    return actions.panel(context(), ticket_id, request.args.get("subject"))
+
+
+@bp.post("/link")
+@guard
+def link() -> Any:
+    """Link ``ticket_id`` (with its ``requester_id`` and ``organization_id``) to ``feature_request_id``."""
+    ctx = context()
+    body = json_body()
+    feature_request_id = actions.int_field(body, "feature_request_id")
+    assert feature_request_id is not None
+    answer = actions.link(ctx, records.get(ctx.session, ctx.account.id, feature_request_id), body,
+                          via="sidebar", by=ACTOR)
+    return answer, (201 if answer["created"] else 200)
+
+
+@bp.post("/unlink")
+@guard
+def unlink() -> Any:
+    """Unlink ``ticket_id`` from ``feature_request_id``."""
+    ctx = context()
+    body = json_body()
+    feature_request_id = actions.int_field(body, "feature_request_id")
+    ticket_id = actions.int_field(body, "ticket_id")
+    assert feature_request_id is not None and ticket_id is not None
+    return actions.unlink(ctx, records.get(ctx.session, ctx.account.id, feature_request_id), ticket_id)
+
+
+@bp.post("")
+@guard
+def create() -> Any:
+    """Create a request (``title``, ``description``) and, given ``ticket_id``, link that ticket to it."""
+    ctx = context()
+    body = json_body()
+    ticket_id = actions.int_field(body, "ticket_id", required=False)
+    created = actions.create(ctx, {k: body[k] for k in ("title", "description") if k in body}, by=ACTOR)
+    answer: dict[str, Any] = {"feature_request": records.summary_json(created, None)}
+    if ticket_id is not None:
+        answer["link"] = actions.link(ctx, created, body, via="sidebar", by=ACTOR)
+    return answer, 201
