@@ -85,6 +85,9 @@ class Worker:
 
     def _handle_event(self, event_id: int) -> None:
         started = time.perf_counter()
+        # Refresh the account cache before the transaction: on SQLite a transaction holds the write lock, and a
+        # refresh inside it (get_account, ctx.has_slack) would wait for the lock its own process holds.
+        active_accounts(self.app)
         with storage.session(self.app) as session:
             row = session.get(InboundEvent, event_id)
             if row is None or row.state != "processing" or row.locked_by != self.worker_id:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from app.worker import Worker
-from tests.conftest import test_database_kind
+from tests.conftest import database_kind
 from tests.plugins.sla.conftest import arrivals, clock_of, slack_messages, thread_replies
 
 TICKETS = range(101, 113)
@@ -45,7 +45,7 @@ def keys_posted(slack):
     return Counter(m["metadata"]["event_payload"]["deskmate_key"] for m in slack_messages(slack))
 
 
-@pytest.mark.skipif(test_database_kind() != "postgresql",
+@pytest.mark.skipif(database_kind() != "postgresql",
                     reason="several workers share the work on PostgreSQL")
 def test_two_workers_on_postgresql_post_each_message_once(app, fast_slack, new_ticket, route, comment, clock):
     workers = [Worker(app, worker_id="worker-a"), Worker(app, worker_id="worker-b")]
