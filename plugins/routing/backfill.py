@@ -30,9 +30,9 @@ from app.accounts import active_accounts
 from app.db import storage
 from app.events import TicketSnapshot
 from app.plugins import PluginContext, plugin_manager
-from plugins.routing import decide, groups, jobs
+from plugins.routing import decide, fetching
 from plugins.routing.models import RoutingDecision
-from plugins.routing.rules import RuleSet
+from plugins.routing.rules_store import load_rules
 from plugins.routing.settings import settings_of
 
 
@@ -67,52 +67,58 @@ def _count_open(ctx: PluginContext) -> int | None:
 
 def run_backfill(ctx: PluginContext, *, dry_run: bool, since_days: int, limit: int | None,
                  console: Console) -> Counter[str]:
-    """Route every open, never-routed ticket updated in the last ``since_days``; returns the tallies."""
+    """Route every open, never-routed ticket updated in the last ``since_days``; returns the tallies.
+
+    Each page is decided in its own transaction, committed (or, in a dry run, rolled back) before the next
+    page is read, so that no transaction is open while the helpdesk is called.
+    """
     tally: Counter[str] = Counter()
     start = max(0, int(ctx.now().timestamp()) - since_days * 86400)
-    rules = decide.rules_for(ctx)
-    if rules.group_names() and not groups.known(ctx.session, ctx.account.id):
-        groups.refresh(ctx)
+    with fetching.reader(ctx) as session:
+        rules = load_rules(session, ctx.account.id, settings_of(ctx).rules_file)
     total = _count_open(ctx)
+    tally["helpdesk calls"] += 1
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("dry run" if dry_run else "routing", total=total)
         for page in _pages(ctx, start):
-            rows = []
-            for api_ticket in page:
-                if limit is not None and tally["examined"] >= limit:
-                    break
-                tally["examined"] += 1
-                ticket = snapshot_from_api(api_ticket)
-                if ticket.status not in settings_of(ctx).open_statuses:
-                    tally["not open"] += 1
-                    continue
-                progress.advance(task)
-                existing = ctx.session.scalar(sa.select(RoutingDecision.id).where(
-                    RoutingDecision.account_id == ctx.account.id, RoutingDecision.ticket_id == ticket.id))
-                if existing is not None:
-                    tally["already routed"] += 1
-                    continue
+            tally["helpdesk calls"] += 1
+            if limit is not None:
+                page = page[:max(0, limit - tally["examined"])]
+            tally["examined"] += len(page)
+            tickets = [snapshot_from_api(api_ticket) for api_ticket in page]
+            open_tickets = [ticket for ticket in tickets if ticket.status in settings_of(ctx).open_statuses]
+            tally["not open"] += len(tickets) - len(open_tickets)
+            with fetching.reader(ctx) as session:
+                routed = set(session.scalars(sa.select(RoutingDecision.ticket_id).where(
+                    RoutingDecision.account_id == ctx.account.id,
+                    RoutingDecision.ticket_id.in_([ticket.id for ticket in open_tickets]))))
+            todo = [ticket for ticket in open_tickets if ticket.id not in routed]
+            tally["already routed"] += len(routed)
+            fetched = fetching.gather(ctx, todo, rules)
+            tally["helpdesk calls"] += fetched.calls
+            fetching.store(ctx, fetched)
+            for ticket in todo:
                 row = decide.decision_row(ctx, ticket, create=True)
                 assert row is not None
-                rows.append(row)
-            tally["helpdesk calls"] += _decide_page(ctx, rows, rules, tally)
-            if not dry_run:
-                ctx.session.commit()  # the worker may start applying this page while the next is read
+                decide.route(ctx, row, final=True, rules=rules)
+                _count(tally, row)
+            if dry_run:
+                ctx.session.rollback()
+            else:
+                ctx.session.commit()  # the worker may apply this page while the next one is read
+            progress.advance(task, len(open_tickets))
             if limit is not None and tally["examined"] >= limit:
                 break
     return tally
 
 
-def _decide_page(ctx: PluginContext, rows: list[RoutingDecision], rules: RuleSet, tally: Counter[str]) -> int:
-    calls, _ = jobs.decide_rows(ctx, rows, rules)
-    for row in rows:
-        tally[f"segment {row.segment}"] += 1
-        tally["group changed"] += "group_id" in row.changes
-        tally["group kept (agent's choice)"] += bool(row.note and "agent" in row.note)
-        tally["nothing to change"] += not row.changes
-    return calls
+def _count(tally: Counter[str], row: RoutingDecision) -> None:
+    tally[f"segment {row.segment}"] += 1
+    tally["group changed"] += "group_id" in row.changes
+    tally["group kept (an agent's choice)"] += bool(row.note and "agent" in row.note)
+    tally["nothing to change"] += not row.changes
 
 
 def register(cli: click.Group) -> None:
@@ -134,10 +140,6 @@ def register(cli: click.Group) -> None:
         try:
             ctx = plugin_manager.context(app, "routing", accounts[0], session)
             tally = run_backfill(ctx, dry_run=dry_run, since_days=since_days, limit=limit, console=console)
-            if dry_run:
-                session.rollback()
-            else:
-                session.commit()
         finally:
             session.close()
         title = "routing backfill" + (" (dry run: nothing changed)" if dry_run else "")

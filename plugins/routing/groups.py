@@ -60,16 +60,22 @@ def default_ids(session: Session, account_id: int, default_group: str | None) ->
     return set(session.scalars(query))
 
 
-def refresh(ctx: Any) -> int:
-    """Fetch every group (cursor pages of 100) and replace the cached list; returns how many."""
-    groups: list[dict[str, Any]] = []
+def fetch(ctx: Any) -> list[dict[str, Any]]:
+    """Every group of the helpdesk (cursor pages of 100). Calls the helpdesk only; writes nothing."""
+    found: list[dict[str, Any]] = []
     path: str | None = "/groups.json?page[size]=100"
     while path:
         page = ctx.zendesk.call("GET", path, what="list groups")
-        groups.extend(page.get("groups") or [])
+        found.extend(page.get("groups") or [])
         path = _next_path(page)
-    store(ctx.session, ctx.account.id, groups, ctx.now())
-    return len(groups)
+    return found
+
+
+def refresh(ctx: Any) -> int:
+    """Fetch every group and replace the cached list; returns how many (call before using ``ctx.session``)."""
+    found = fetch(ctx)
+    store(ctx.session, ctx.account.id, found, ctx.now())
+    return len(found)
 
 
 def _next_path(page: dict[str, Any]) -> str | None:

@@ -16,9 +16,10 @@ from app.models import WorkItem
 from app.plugins import PluginContext, Timer
 from app.workqueue import DONE, FAILED, BatchHandler, ClaimedItem, Done, Outcome
 from app.zendesk import HelpdeskError
-from plugins.routing import decide, directory, groups
-from plugins.routing.models import RoutingDecision, RoutingOrganization, RoutingUser
-from plugins.routing.rules import NeedsData, RuleSet
+from plugins.routing import decide, directory, fetching, groups
+from plugins.routing.models import RoutingDecision, RoutingSync
+from plugins.routing.rules import RuleSet
+from plugins.routing.rules_store import load_rules
 from plugins.routing.settings import settings_of
 
 REFRESH_DIRECTORY = "routing.refresh_directory"
@@ -30,103 +31,83 @@ RESOLVE_GROUPS = "routing.resolve_groups"
 def classify(items: list[ClaimedItem], ctx: PluginContext) -> Mapping[int, Outcome]:
     """Decide every waiting ticket of the batch, fetching what the cache lacks in as few calls as possible."""
     ticket_ids = {int(item.payload["ticket_id"]) for item in items}
-    rows = list(ctx.session.scalars(sa.select(RoutingDecision).where(
-        RoutingDecision.account_id == ctx.account.id, RoutingDecision.ticket_id.in_(ticket_ids),
-        RoutingDecision.status.in_((decide.WAITING, decide.FAILED))).with_for_update()))
-    rules = decide.rules_for(ctx)
-    if rows and rules.group_names() and not groups.known(ctx.session, ctx.account.id):
-        groups.refresh(ctx)
-    calls, decided = decide_rows(ctx, rows, rules)
-    result = {"tickets": len(rows), "decided": decided, "helpdesk_calls": calls}
+    with fetching.reader(ctx) as session:
+        rules = load_rules(session, ctx.account.id, settings_of(ctx).rules_file)
+        snapshots = [TicketSnapshot.from_dict(snapshot) for snapshot in session.scalars(
+            sa.select(RoutingDecision.snapshot).where(*_classifiable(ctx, ticket_ids)))]
+    calls, decided = decide_tickets(ctx, snapshots, rules)
+    result = {"tickets": len(snapshots), "decided": decided, "helpdesk_calls": calls}
     return {item.id: Done(result) for item in items}
 
 
-def decide_rows(ctx: PluginContext, rows: list[RoutingDecision], rules: RuleSet) -> tuple[int, int]:
-    """Fetch what the rows' classification lacks, then decide each; returns (helpdesk calls, decided)."""
-    calls = 0
-    # Two rounds at most: a requester fetched in the first may name the organization to fetch in the second.
-    for _ in range(2):
-        organization_ids, user_ids = set(), set()
-        for row in rows:
-            ticket = TicketSnapshot.from_dict(row.snapshot)
-            needs = rules.classify(directory.facts_for(ctx.session, ctx.account.id, ticket, rules))
-            if isinstance(needs, NeedsData):
-                if needs.organization_id is not None:
-                    organization_ids.add(needs.organization_id)
-                if needs.requester_id is not None:
-                    user_ids.add(needs.requester_id)
-        if not organization_ids and not user_ids:
-            break
-        calls += fetch(ctx, organization_ids, user_ids)
-    decided = 0
-    for row in rows:
-        decided += decide.route(ctx, row, final=True, rules=rules).state == "decided"
-    return calls, decided
+def _classifiable(ctx: PluginContext, ticket_ids: set[int]) -> list[Any]:
+    return [RoutingDecision.account_id == ctx.account.id, RoutingDecision.ticket_id.in_(ticket_ids),
+            RoutingDecision.status.in_((decide.WAITING, decide.FAILED))]
 
 
-def fetch(ctx: PluginContext, organization_ids: set[int], user_ids: set[int]) -> int:
-    """Fetch organizations and users with ``show_many`` (100 ids a call) into the cache; returns the calls."""
-    calls = 0
-    now = ctx.now()
-    for model, key, ids, path, member, upsert in (
-        (RoutingUser, "user_id", sorted(user_ids), "/users/show_many.json", "users", directory.upsert_users),
-        (RoutingOrganization, "organization_id", sorted(organization_ids), "/organizations/show_many.json",
-         "organizations", directory.upsert_organizations),
-    ):
-        for start in range(0, len(ids), directory.SHOW_MANY_MAX):
-            chunk = ids[start:start + directory.SHOW_MANY_MAX]
-            answer = ctx.zendesk.call("GET", path, params={"ids": ",".join(map(str, chunk))},
-                                      what=f"show many {member}")
-            calls += 1
-            records = answer.get(member) or []
-            upsert(ctx.session, ctx.account.id, records, now)
-            found = {int(record["id"]) for record in records}
-            directory.mark_missing(ctx.session, ctx.account.id, model, key, set(chunk) - found, now)
-    return calls
+def decide_tickets(ctx: PluginContext, snapshots: list[TicketSnapshot], rules: RuleSet) -> tuple[int, int]:
+    """Fetch what these waiting tickets lack, store it, then decide each; returns (helpdesk calls, decided).
+
+    The helpdesk is called before ``ctx.session`` is first used, so that no transaction is held meanwhile.
+    """
+    fetched = fetching.gather(ctx, snapshots, rules)
+    fetching.store(ctx, fetched)
+    rows = ctx.session.scalars(sa.select(RoutingDecision).where(
+        *_classifiable(ctx, {snapshot.id for snapshot in snapshots})).with_for_update())
+    decided = sum(decide.route(ctx, row, final=True, rules=rules).state == "decided" for row in rows)
+    return fetched.calls, decided
 
 
 # --- directory export -----------------------------------------------------------------------------------
 
 def refresh_directory(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
     """Read the incremental exports of organizations and users from where the last pass stopped."""
-    result = {}
-    for stream in ("organizations", "users"):
+    with fetching.reader(ctx) as session:
+        starts = {stream: session.scalar(sa.select(RoutingSync.start_time).where(
+            RoutingSync.account_id == ctx.account.id, RoutingSync.stream == stream))
+            for stream in ("organizations", "users")}
+    exported: dict[str, tuple[list[dict[str, Any]], int | None, str | None]] = {}
+    for stream, start in starts.items():
         try:
-            result[stream] = _export(ctx, stream)
+            exported[stream] = (*_export(ctx, stream, start), None)
         except HelpdeskError as error:
             if error.status not in (400, 403, 404, 422):
                 raise
             # An account without export access keeps working on show_many and events alone.
-            sync = groups.sync_row(ctx.session, ctx.account.id, stream)
-            sync.last_error = str(error)[:500]
             ctx.log.warning("routing: %s export unavailable: %s", stream, error)
-            result[stream] = -1
+            exported[stream] = ([], start, str(error)[:500])
+    now = ctx.now()
+    result = {}
+    for stream, (records, start_time, problem) in exported.items():
+        upsert = directory.upsert_organizations if stream == "organizations" else directory.upsert_users
+        result[stream] = upsert(ctx.session, ctx.account.id, records, now)
+        sync = groups.sync_row(ctx.session, ctx.account.id, stream)
+        sync.start_time, sync.last_error = start_time, problem
+        if problem is None:
+            sync.synced_at = now
     return result
 
 
-def _export(ctx: PluginContext, stream: str) -> int:
-    sync = groups.sync_row(ctx.session, ctx.account.id, stream)
-    now = ctx.now()
+def _export(ctx: PluginContext, stream: str, start_time: int | None) -> tuple[list[dict[str, Any]], int]:
+    """Pages of one time-based export from ``start_time``; returns the records and where to start next."""
     # The helpdesk refuses a start time less than a minute old.
-    newest_allowed = int(now.timestamp()) - 61
-    if sync.start_time is None:
+    newest_allowed = int(ctx.now().timestamp()) - 61
+    if start_time is None:
         days = settings_of(ctx).users_export_days if stream == "users" else None
-        sync.start_time = 0 if days is None else max(0, newest_allowed - days * 86400)
-    upsert = directory.upsert_organizations if stream == "organizations" else directory.upsert_users
-    count = 0
+        start_time = 0 if days is None else max(0, newest_allowed - days * 86400)
+    records: list[dict[str, Any]] = []
     for _ in range(settings_of(ctx).directory_pages_per_pass):
-        start = min(sync.start_time or 0, newest_allowed)
+        start = min(start_time, newest_allowed)
         page = ctx.zendesk.call("GET", f"/incremental/{stream}.json", params={"start_time": start},
                                 what=f"{stream} export")
-        records = page.get(stream) or []
-        count += upsert(ctx.session, ctx.account.id, records, now)
+        found = page.get(stream) or []
+        records.extend(found)
         end_time = page.get("end_time")
         if isinstance(end_time, int) and end_time >= start:
-            sync.start_time = end_time
-        if page.get("end_of_stream") or not records:
+            start_time = end_time
+        if page.get("end_of_stream") or not found:
             break
-    sync.synced_at, sync.last_error = now, None
-    return count
+    return records, start_time
 
 
 def resolve_groups(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
