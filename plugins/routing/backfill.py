@@ -143,7 +143,7 @@ def register(cli: click.Group) -> None:
         finally:
             session.close()
         title = "routing backfill" + (" (dry run: nothing changed)" if dry_run else "")
-        table = Table("", "tickets", title=title)
+        table = Table("", "count", title=title)
         for name, count in sorted(tally.items()):
             table.add_row(name, str(count))
         console.print(table)

@@ -14,6 +14,7 @@ from app.effects import TICKET_UPDATE
 from app.models import InboundEvent, WorkItem
 from plugins.routing import directory, groups
 from plugins.routing.models import RoutingDecision
+from tests.sandbox_fixtures import Emulator
 
 TIER_1, TIER_2, SUPPORT, BILLING = 11, 12, 10, 13
 PREMIUM_ORG, PLAIN_ORG = 301, 302
@@ -93,3 +94,54 @@ def routed_events(app: Flask) -> list[InboundEvent]:
     with storage.session(app) as session:
         return list(session.scalars(sa.select(InboundEvent).where(
             InboundEvent.event_type == "routing.ticket_routed").order_by(InboundEvent.id)))
+
+
+# --- the helpdesk emulator (real HTTP) ---------------------------------------------------------------
+
+@pytest.fixture
+def desk(helpdesk: Emulator, deskmate_server: Any) -> dict[str, Any]:
+    """The emulated account (``build_desk``), with Deskmate subscribed to its ticket events."""
+    return build_desk(helpdesk)
+
+
+def build_desk(helpdesk: Emulator) -> dict[str, Any]:
+    """Groups (Support is the default), a premium partner and a plain organization, their people, an agent."""
+    api = helpdesk.api
+    support = api("POST", "/groups", json={"group": {"name": "Support"}})["group"]  # the first is the default
+    tier_1 = api("POST", "/groups", json={"group": {"name": "Tier 1"}})["group"]
+    tier_2 = api("POST", "/groups", json={"group": {"name": "Tier 2"}})["group"]
+    billing = api("POST", "/groups", json={"group": {"name": "Billing"}})["group"]
+    premium = api("POST", "/organizations", json={"organization": {
+        "name": "Big Studio", "tags": ["premium_partner"]}})["organization"]
+    plain = api("POST", "/organizations", json={"organization": {"name": "Small Club"}})["organization"]
+    partner = api("POST", "/users", json={"user": {"name": "Ops", "email": "ops@bigstudio.example",
+                                                   "organization_id": premium["id"]}})["user"]
+    member = api("POST", "/users", json={"user": {"name": "Fan", "email": "fan@smallclub.example",
+                                                  "organization_id": plain["id"]}})["user"]
+    agent = api("POST", "/users", json={"user": {"name": "Agent", "email": "agent@acme.example",
+                                                 "role": "agent"}})["user"]
+    records = {"support": support, "tier_1": tier_1, "tier_2": tier_2, "billing": billing, "premium": premium,
+               "plain": plain, "partner": partner, "member": member, "agent": agent}
+    return {name: record["id"] for name, record in records.items()}
+
+
+def new_ticket(helpdesk: Emulator, requester_id: int, subject: str = "The live stream froze") -> int:
+    answer = helpdesk.call("POST", "/__sandbox/tickets", json={
+        "requester_id": requester_id, "subject": subject, "body": "At minute 12, for everyone."})
+    return int(answer["ticket"]["id"])
+
+
+def settle(helpdesk: Emulator, worker: Any, rounds: int = 4) -> None:
+    """Let webhooks arrive and the worker act on them until both are quiet."""
+    for _ in range(rounds):
+        helpdesk.flush_deliveries()
+        if not worker.run_until_idle():
+            break
+
+
+def ticket(helpdesk: Emulator, ticket_id: int) -> dict[str, Any]:
+    return helpdesk.api("GET", f"/tickets/{ticket_id}.json")["ticket"]  # type: ignore[no-any-return]
+
+
+def update_calls(helpdesk: Emulator) -> int:
+    return sum(count for name, count in helpdesk.stats()["by_endpoint"].items() if "update_many" in name)

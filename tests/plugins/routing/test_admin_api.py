@@ -43,7 +43,8 @@ def test_new_rules_take_effect_for_the_next_ticket(app, client, admin_headers, p
                         headers=admin_headers)
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["version"] == 1
-    assert [item.idempotency_key for item in work(app, "routing.resolve_groups")] == ["routing:groups:rules:v1"]
+    resolutions = [item.idempotency_key for item in work(app, "routing.resolve_groups")]
+    assert resolutions == ["routing:groups:rules:v1"]
     post_webhook(ticket_event(2001, requester_id=VIEWER, organization_id=PREMIUM_ORG))
     worker.handle_events()
     row = decision(app, 2001)
@@ -58,8 +59,8 @@ def test_invalid_rules_are_refused_with_the_line_and_the_old_rules_stay(client, 
                         headers=admin_headers)
     assert answer.status_code == 422
     error = answer.get_json()["error"]
-    assert error["message"] == ("the rules were refused: line 7 (rules[0].segment): unknown segment 'premium'; "
-                                "known: premium_partner, user")
+    assert error["message"] == ("the rules were refused: line 7 (rules[0].segment): "
+                                "unknown segment 'premium'; known: premium_partner, user")
     assert error["problems"] == [{"line": 7, "path": "rules[0].segment",
                                   "message": "unknown segment 'premium'; known: premium_partner, user"}]
     assert client.get("/admin/api/routing/rules", headers=admin_headers).get_json()["source"] == "file"
@@ -98,7 +99,8 @@ def test_decisions_are_listed_and_shown_one_by_one(client, admin_headers, post_w
     post_webhook(ticket_event(2002, requester_id=PARTNER_REQUESTER, organization_id=PREMIUM_ORG))
     post_webhook(ticket_event(2003, requester_id=VIEWER))
     worker.handle_events()
-    listed = client.get("/admin/api/routing/decisions?segment=premium_partner", headers=admin_headers).get_json()
+    listed = client.get("/admin/api/routing/decisions?segment=premium_partner",
+                        headers=admin_headers).get_json()
     assert [row["ticket_id"] for row in listed["decisions"]] == [2002]
     assert listed["counts"] == {"pending": 2}
     one = client.get("/admin/api/routing/decisions/2003", headers=admin_headers).get_json()
@@ -112,8 +114,8 @@ def test_sidebar_panel_shows_segment_tier_and_reason(app, post_webhook, worker, 
     post_webhook(ticket_event(2004, requester_id=PARTNER_REQUESTER, organization_id=PREMIUM_ORG))
     worker.handle_events()
     ticket = SidebarTicket(id=2004, subject="Stream down", status="new", requester_id=PARTNER_REQUESTER,
-                           requester_email=None, requester_name=None, organization_id=PREMIUM_ORG, group_id=None,
-                           tags=(), created_at=None)
+                           requester_email=None, requester_name=None, organization_id=PREMIUM_ORG,
+                           group_id=None, tags=(), created_at=None)
     with storage.session(app) as session:
         panels = gather_panels(app, session, get_account(account_id, app), ticket)
     panel = panels["routing"]

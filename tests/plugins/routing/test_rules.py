@@ -82,8 +82,8 @@ def test_final_classification_takes_the_unknown_as_no_match():
 
 def test_email_domain_matches_subdomains_but_not_lookalikes():
     text = RULES.replace("requester: {tags: [vip]}", "requester: {email_domain: [partner.example]}")
-    for email, expected in (("a@partner.example", "premium_partner"), ("a@eu.partner.example", "premium_partner"),
-                            ("a@notpartner.example", "user")):
+    for email, expected in (("a@partner.example", "premium_partner"),
+                            ("a@eu.partner.example", "premium_partner"), ("a@notpartner.example", "user")):
         requester = RequesterFacts(id=9, email=email, email_known=True, tags=frozenset(), fields={})
         result = classify(text, facts(requester=requester))
         assert isinstance(result, Classification)

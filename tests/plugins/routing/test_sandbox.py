@@ -2,59 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 import sqlalchemy as sa
 
 from app.db import storage
 from app.models import InboundEvent
-from tests.plugins.routing.conftest import decision, updates
-from tests.sandbox_fixtures import Emulator
-
-
-@pytest.fixture
-def desk(helpdesk: Emulator, deskmate_server: Any) -> dict[str, Any]:
-    """The emulated account: a default group, Tier 1 and Tier 2, a premium partner and a plain organization."""
-    api = helpdesk.api
-    support = api("POST", "/groups", json={"group": {"name": "Support"}})["group"]  # the first is the default
-    tier_1 = api("POST", "/groups", json={"group": {"name": "Tier 1"}})["group"]
-    tier_2 = api("POST", "/groups", json={"group": {"name": "Tier 2"}})["group"]
-    billing = api("POST", "/groups", json={"group": {"name": "Billing"}})["group"]
-    premium = api("POST", "/organizations", json={"organization": {
-        "name": "Big Studio", "tags": ["premium_partner"]}})["organization"]
-    plain = api("POST", "/organizations", json={"organization": {"name": "Small Club"}})["organization"]
-    partner = api("POST", "/users", json={"user": {"name": "Ops", "email": "ops@bigstudio.example",
-                                                   "organization_id": premium["id"]}})["user"]
-    member = api("POST", "/users", json={"user": {"name": "Fan", "email": "fan@smallclub.example",
-                                                  "organization_id": plain["id"]}})["user"]
-    agent = api("POST", "/users", json={"user": {"name": "Agent", "email": "agent@acme.example",
-                                                 "role": "agent"}})["user"]
-    return {"support": support["id"], "tier_1": tier_1["id"], "tier_2": tier_2["id"], "billing": billing["id"],
-            "premium": premium["id"], "plain": plain["id"], "partner": partner["id"], "member": member["id"],
-            "agent": agent["id"]}
-
-
-def new_ticket(helpdesk: Emulator, requester_id: int, subject: str = "The live stream froze") -> int:
-    answer = helpdesk.call("POST", "/__sandbox/tickets", json={
-        "requester_id": requester_id, "subject": subject, "body": "At minute 12, for everyone."})
-    return int(answer["ticket"]["id"])
-
-
-def settle(helpdesk: Emulator, worker: Any, rounds: int = 4) -> None:
-    """Let webhooks arrive and the worker act on them until both are quiet."""
-    for _ in range(rounds):
-        helpdesk.flush_deliveries()
-        if not worker.run_until_idle():
-            break
-
-
-def ticket(helpdesk: Emulator, ticket_id: int) -> dict[str, Any]:
-    return helpdesk.api("GET", f"/tickets/{ticket_id}.json")["ticket"]  # type: ignore[no-any-return]
-
-
-def update_calls(helpdesk: Emulator) -> int:
-    return sum(count for name, count in helpdesk.stats()["by_endpoint"].items() if "update_many" in name)
+from tests.plugins.routing.conftest import decision, new_ticket, settle, ticket, update_calls, updates
 
 
 def test_premium_partner_ticket_lands_in_tier_2_with_tags_and_priority(app, helpdesk, worker, desk):
@@ -118,7 +70,8 @@ def test_same_event_delivered_three_times_causes_one_update(app, helpdesk, worke
     assert len(group_changes) == 1
 
 
-def test_organization_that_becomes_premium_is_routed_correctly_on_its_next_ticket(app, helpdesk, worker, desk):
+def test_organization_that_becomes_premium_is_routed_correctly_on_its_next_ticket(app, helpdesk, worker,
+                                                                                   desk):
     first = new_ticket(helpdesk, desk["member"])
     settle(helpdesk, worker)
     assert ticket(helpdesk, first)["group_id"] == desk["tier_1"]

@@ -1,0 +1,113 @@
+"""The cached directory: kept honest by events and the export, fetched in bulk when a ticket needs it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.db import storage
+from plugins.routing.models import RoutingOrganization, RoutingUser
+from tests.conftest import ticket_event
+from tests.plugins.routing.conftest import (
+    PLAIN_ORG,
+    VIEWER,
+    decision,
+    new_ticket,
+    organization,
+    seed_groups,
+    settle,
+    ticket,
+    user,
+    work,
+)
+from tests.sandbox_fixtures import Emulator
+
+
+def directory_event(kind: str, subject: str, record_id: int, **detail: Any) -> dict[str, Any]:
+    """An organization or user event in the envelope Zendesk sends (ids as strings)."""
+    return {"type": f"zen:event-type:{kind}", "account_id": 9001, "id": str(uuid.uuid4()),
+            "time": "2026-11-23T09:30:00Z", "zendesk_event_version": "2022-06-20",
+            "subject": f"zen:{subject}:{record_id}",
+            "detail": {"id": str(record_id), "updated_at": "2026-11-23T09:30:00Z", **detail}, "event": {}}
+
+
+def cached_organization(app, org_id: int) -> RoutingOrganization:
+    with storage.session(app) as session:
+        return session.scalar(sa.select(RoutingOrganization).where(
+            RoutingOrganization.organization_id == org_id))
+
+
+def show_many_calls(helpdesk: Emulator) -> dict[str, int]:
+    calls = helpdesk.stats()["by_endpoint"]
+    return {name: count for name, count in calls.items() if "show_many" in name}
+
+
+def test_organization_tag_change_event_makes_its_next_ticket_wait_for_fresh_data(
+        app, post_webhook, worker, warm_cache, account_id, clock):
+    seed_groups(app, account_id, clock)
+    warm_cache(organizations=[organization(PLAIN_ORG)],
+               users=[user(VIEWER, "fan@smallclub.example", organization_id=PLAIN_ORG)])
+    post_webhook(directory_event("organization.tags_changed", "organization", PLAIN_ORG, name="Small Club"))
+    worker.handle_events()
+    assert cached_organization(app, PLAIN_ORG).complete is False
+    post_webhook(ticket_event(3001, requester_id=VIEWER, organization_id=PLAIN_ORG))
+    worker.handle_events()
+    assert decision(app, 3001).status == "waiting"
+    [classify] = work(app, "routing.classify")
+    assert classify.idempotency_key == "routing:classify:3001:1"
+
+
+def test_user_event_email_lets_a_domain_rule_decide_without_a_fetch(app, post_webhook, worker, account_id,
+                                                                    clock):
+    seed_groups(app, account_id, clock)
+    post_webhook(directory_event("user.created", "user", 777, email="Lead@Studio.Partner.example",
+                                 organization_id="0", role="end-user"))
+    post_webhook(ticket_event(3002, requester_id=777))
+    worker.handle_events()
+    row = decision(app, 3002)
+    assert (row.segment, row.reason) == ("premium_partner", "domain partner.example")
+    assert work(app, "routing.classify") == []
+
+
+def test_older_directory_event_does_not_overwrite_newer_data(app, post_webhook, worker, warm_cache):
+    warm_cache(users=[user(VIEWER, "new@mail.example") | {"updated_at": "2026-11-23T10:00:00Z"}])
+    post_webhook(directory_event("user.email_changed", "user", VIEWER, email="old@mail.example"))
+    worker.handle_events()
+    with storage.session(app) as session:
+        cached = session.scalar(sa.select(RoutingUser).where(RoutingUser.user_id == VIEWER))
+    assert (cached.email, cached.complete) == ("new@mail.example", True)
+
+
+def test_a_burst_of_unknown_requesters_is_fetched_in_one_call_each_for_users_and_organizations(
+        app, helpdesk, worker, desk):
+    fans = [helpdesk.api("POST", "/users", json={"user": {
+        "name": f"Fan {n}", "email": f"fan{n}@viewers.example"}})["user"]["id"] for n in range(30)]
+    helpdesk.call("POST", "/__sandbox/stats/reset")
+    ids = [new_ticket(helpdesk, requester) for requester in [*fans, desk["partner"], desk["member"]]]
+    settle(helpdesk, worker)
+    calls = show_many_calls(helpdesk)
+    assert sum(calls.values()) == 2, calls  # one for the 32 users, one for their 2 organizations
+    assert ticket(helpdesk, ids[-2])["group_id"] == desk["tier_2"]
+    assert {ticket(helpdesk, ticket_id)["group_id"] for ticket_id in ids[:30]} == {desk["tier_1"]}
+
+
+def test_requester_the_helpdesk_no_longer_knows_is_routed_by_default(app, helpdesk, worker, desk):
+    ticket_id = new_ticket(helpdesk, desk["member"])
+    helpdesk.state.users.pop(desk["member"])  # deleted between the ticket's creation and the fetch
+    settle(helpdesk, worker)
+    assert decision(app, ticket_id).segment == "user"
+    with storage.session(app) as session:
+        cached = session.scalar(sa.select(RoutingUser).where(RoutingUser.user_id == desk["member"]))
+    assert (cached.missing, cached.complete) == (True, True)
+
+
+def test_export_pass_warms_the_cache_so_tickets_need_no_fetch(app, helpdesk, worker, desk):
+    worker.run_timers({"directory"})
+    settle(helpdesk, worker)
+    helpdesk.call("POST", "/__sandbox/stats/reset")
+    ticket_id = new_ticket(helpdesk, desk["partner"])
+    settle(helpdesk, worker)
+    assert ticket(helpdesk, ticket_id)["group_id"] == desk["tier_2"]
+    assert show_many_calls(helpdesk) == {}
