@@ -73,23 +73,38 @@ def update_arrival(ctx: PluginContext, clock: SlaClock, change: str) -> bool:
     return False
 
 
-def _thread_reply(ctx: PluginContext, clock: SlaClock, key: str, notice: Notice) -> bool:
+def failed_arrivals(ctx: PluginContext, ticket_ids: list[int]) -> set[str]:
+    """The arrival posts among these tickets' that failed for good (one query for a whole pass)."""
+    if not ticket_ids:
+        return set()
+    keys = [arrival_key(ticket_id) for ticket_id in ticket_ids]
+    return set(ctx.session.scalars(sa.select(WorkItem.idempotency_key).where(
+        WorkItem.account_id == ctx.account.id, WorkItem.idempotency_key.in_(keys), WorkItem.state == FAILED)))
+
+
+def _thread_reply(ctx: PluginContext, clock: SlaClock, key: str, notice: Notice,
+                  failed: set[str] | None) -> bool:
     arrival = arrival_key(clock.ticket_id)
-    if clock.last_message_key is None or _state_of(ctx, arrival) == FAILED:
+    if failed is None:
+        failed = failed_arrivals(ctx, [clock.ticket_id])
+    if clock.last_message_key is None or arrival in failed:
         return False  # no arrival message to reply under; its update shows the state instead
     payload = {"ticket_id": clock.ticket_id, "notice": notice.kind, "minutes": notice.minutes}
     return ctx.enqueue(NOTICE_KIND, key, payload, after=arrival)
 
 
-def tell(ctx: PluginContext, clock: SlaClock, notice: Notice) -> None:
-    """Post a reminder or the breach under the arrival message (and mark the arrival message breached)."""
+def tell(ctx: PluginContext, clock: SlaClock, notice: Notice, failed: set[str] | None = None) -> None:
+    """Post a reminder or the breach under the arrival message (and mark the arrival message breached).
+
+    ``failed``: the pass's ``failed_arrivals``, read once for all its clocks (looked up here when absent).
+    """
     if not clock.notify:
         return
     if notice.kind == "breach":
-        _thread_reply(ctx, clock, f"sla:breach:{clock.ticket_id}", notice)
+        _thread_reply(ctx, clock, f"sla:breach:{clock.ticket_id}", notice, failed)
         update_arrival(ctx, clock, "breached")
     else:
-        _thread_reply(ctx, clock, f"sla:reminder:{notice.minutes}:{clock.ticket_id}", notice)
+        _thread_reply(ctx, clock, f"sla:reminder:{notice.minutes}:{clock.ticket_id}", notice, failed)
 
 
 def _stale(clock: SlaClock | None, payload: dict[str, Any], now: datetime) -> str | None:

@@ -62,10 +62,12 @@ def pass_once(ctx: PluginContext) -> int:
     # whose ticket has unhandled events waits for the next pass rather than remind about an answered ticket.
     waiting = tickets_with_unhandled_events(ctx, [clock.ticket_id for clock in clocks])
     clocks = [clock for clock in clocks if clock.ticket_id not in waiting]
-    for clock in clocks:
-        notice = advance(clock, now, calendar)
-        if notice is not None:
-            notify.tell(ctx, clock, notice)
+    failed = notify.failed_arrivals(ctx, [clock.ticket_id for clock in clocks if clock.notify])
+    with ctx.session.no_autoflush:  # the clocks' changes go out in one flush at the end, not one per query
+        for clock in clocks:
+            notice = advance(clock, now, calendar)
+            if notice is not None:
+                notify.tell(ctx, clock, notice, failed)
     return len(clocks)
 
 
