@@ -142,8 +142,9 @@ def register(cli: click.Group) -> None:
             tally = run_backfill(ctx, dry_run=dry_run, since_days=since_days, limit=limit, console=console)
         finally:
             session.close()
-        title = "routing backfill" + (" (dry run: nothing changed)" if dry_run else "")
-        table = Table("", "count", title=title)
+        table = Table("", "count", title="routing backfill")
         for name, count in sorted(tally.items()):
             table.add_row(name, str(count))
         console.print(table)
+        if dry_run:
+            console.print("dry run: nothing changed (decisions rolled back, no update queued)")
