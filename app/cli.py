@@ -1,4 +1,4 @@
-"""Operator commands: ``flask db``, ``flask worker``, ``flask accounts``, ``flask tokens``, ``flask work``."""
+"""Operator commands: ``flask db``, ``worker``, ``accounts``, ``tokens``, ``work``, ``zendesk``, ``slack``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from rich.console import Console
 from rich.table import Table
 
-from app import migrate, workqueue
+from app import install, migrate, workqueue
 from app.accounts import sync_default_account, upsert_account
 from app.clock import get_clock
 from app.db import storage
@@ -222,6 +222,7 @@ def init_app(app: Flask) -> None:
     for group in (db_cli, accounts_cli, tokens_cli, work_cli, notices_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
+    install.init_app(app)  # flask zendesk ..., flask slack ...
     for name, function in plugin_manager.implementations(app, "register_commands"):
         group = AppGroup(name.replace("_", "-"), help=f"Commands of the {name} plugin.")
         function(cli=group)
