@@ -45,7 +45,7 @@ def detail(ctx: PluginContext, request: FeatureRequest) -> dict[str, Any]:
         **records.summary_json(request, counts),
         "description": request.description, "changelog_text": request.changelog_text,
         "tag": links.tag_for(settings.tag_prefix, request.id),
-        "requesters": [person.to_json(statuses) for person in requesters],
+        "requester_list": [person.to_json(statuses) for person in requesters],
         "links": [link_json(link, statuses.get(link.ticket_id)) for link in linked],
         "unknown_requester_tickets": [link.ticket_id for link in unknown],
         "history": records.history(session, request),

@@ -20,6 +20,8 @@ ACTOR = "admin-api"
 
 @bp.errorhandler(FeatureRequestError)
 def _refused(error: FeatureRequestError) -> Any:
+    """A refused request changes nothing: whatever it wrote before it was refused is rolled back."""
+    db_session().rollback()
     return json_error(error.status, str(error))
 
 

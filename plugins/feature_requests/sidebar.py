@@ -1,6 +1,7 @@
 """The sidebar's feature-request API, ``/sidebar/api/feature-requests...``: search, link, unlink, create.
 
-Protected by the admin token until the core's sidebar session exists (see ``guard``); then by that session.
+Every route needs a sidebar session (``app.sidebar.require_sidebar_session``); links and requests made here
+are attributed to the session's agent.
 """
 
 from __future__ import annotations
@@ -9,31 +10,28 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from app.web import json_body, json_error
+from app.sidebar import current_agent, require_sidebar_session
+from app.web import db_session, json_body, json_error
 from plugins.feature_requests import actions, links, records
 from plugins.feature_requests.api import context
 from plugins.feature_requests.records import FeatureRequestError
 
-
-def _guard() -> Any:
-    """The sidebar session decorator when the core has one, else the admin token."""
-    from app import web
-
-    return getattr(web, "require_sidebar_session", None) or web.require_admin
-
-
-guard = _guard()
 bp = Blueprint("feature_requests_sidebar", __name__, url_prefix="/sidebar/api/feature-requests")
-ACTOR = "sidebar"
+
+
+def _agent() -> str:
+    return f"agent:{current_agent().id}"
 
 
 @bp.errorhandler(FeatureRequestError)
 def _refused(error: FeatureRequestError) -> Any:
+    """A refused request changes nothing: whatever it wrote before it was refused is rolled back."""
+    db_session().rollback()
     return json_error(error.status, str(error))
 
 
 @bp.get("/search")
-@guard
+@require_sidebar_session
 def search() -> Any:
     """Requests matching ``q``: by id, by words, then by similarity."""
     query = request.args.get("q", "")
@@ -43,7 +41,7 @@ def search() -> Any:
 
 
 @bp.get("/suggestions")
-@guard
+@require_sidebar_session
 def suggestions() -> Any:
     """Requests similar to ``text``, leaving out those ``ticket_id`` is already linked to."""
     text = request.args.get("text", "")
@@ -57,14 +55,14 @@ def suggestions() -> Any:
 
 
 @bp.get("/tickets/<int:ticket_id>")
-@guard
+@require_sidebar_session
 def ticket_panel(ticket_id: int) -> Any:
     """The requests a ticket is linked to, and suggestions for ``subject``."""
     return actions.panel(context(), ticket_id, request.args.get("subject"))
 
 
 @bp.post("/link")
-@guard
+@require_sidebar_session
 def link() -> Any:
     """Link ``ticket_id`` (with its ``requester_id`` and ``organization_id``) to ``feature_request_id``."""
     ctx = context()
@@ -72,12 +70,12 @@ def link() -> Any:
     feature_request_id = actions.int_field(body, "feature_request_id")
     assert feature_request_id is not None
     answer = actions.link(ctx, records.get(ctx.session, ctx.account.id, feature_request_id), body,
-                          via="sidebar", by=ACTOR)
+                          via="sidebar", by=_agent())
     return answer, (201 if answer["created"] else 200)
 
 
 @bp.post("/unlink")
-@guard
+@require_sidebar_session
 def unlink() -> Any:
     """Unlink ``ticket_id`` from ``feature_request_id``."""
     ctx = context()
@@ -89,14 +87,14 @@ def unlink() -> Any:
 
 
 @bp.post("")
-@guard
+@require_sidebar_session
 def create() -> Any:
     """Create a request (``title``, ``description``) and, given ``ticket_id``, link that ticket to it."""
     ctx = context()
     body = json_body()
     ticket_id = actions.int_field(body, "ticket_id", required=False)
-    created = actions.create(ctx, {k: body[k] for k in ("title", "description") if k in body}, by=ACTOR)
+    created = actions.create(ctx, {k: body[k] for k in ("title", "description") if k in body}, by=_agent())
     answer: dict[str, Any] = {"feature_request": records.summary_json(created, None)}
     if ticket_id is not None:
-        answer["link"] = actions.link(ctx, created, body, via="sidebar", by=ACTOR)
+        answer["link"] = actions.link(ctx, created, body, via="sidebar", by=_agent())
     return answer, 201
