@@ -18,7 +18,7 @@ from app.events import Event
 from app.hookspecs import hookimpl
 from app.plugins import PluginContext, SidebarTicket, Timer
 from app.workqueue import Handler
-from plugins.routing import backfill, decide, directory, jobs, models, views
+from plugins.routing import commands, decide, directory, jobs, models, views
 from plugins.routing.settings import RoutingSettings
 
 __all__ = ["models"]  # imported so that the tables are part of Base.metadata
@@ -56,7 +56,7 @@ def register_routes() -> Blueprint:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    backfill.register(cli)
+    commands.register(cli)
 
 
 @hookimpl

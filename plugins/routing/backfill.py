@@ -12,9 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-import click
 import sqlalchemy as sa
-from flask import current_app
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -24,12 +22,9 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
 
-from app.accounts import active_accounts
-from app.db import storage
 from app.events import TicketSnapshot
-from app.plugins import PluginContext, plugin_manager
+from app.plugins import PluginContext
 from plugins.routing import decide, fetching
 from plugins.routing.models import RoutingDecision
 from plugins.routing.rules_store import load_rules
@@ -119,32 +114,3 @@ def _count(tally: Counter[str], row: RoutingDecision) -> None:
     tally["group changed"] += "group_id" in row.changes
     tally["group kept (an agent's choice)"] += bool(row.note and "agent" in row.note)
     tally["nothing to change"] += not row.changes
-
-
-def register(cli: click.Group) -> None:
-    @cli.command("backfill")
-    @click.option("--dry-run", is_flag=True, help="Decide and report, change nothing.")
-    @click.option("--account", "subdomain", help="The account's subdomain (optional with one account).")
-    @click.option("--since-days", type=click.IntRange(0, 3650), default=30, show_default=True,
-                  help="Only tickets updated in the last N days.")
-    @click.option("--limit", type=click.IntRange(1), default=None, help="Stop after N tickets.")
-    def backfill(dry_run: bool, subdomain: str | None, since_days: int, limit: int | None) -> None:
-        """Route existing open tickets that were never routed (with --dry-run: only report)."""
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        accounts = [a for a in active_accounts(app) if subdomain in (None, a.subdomain)]
-        if len(accounts) != 1:
-            raise click.UsageError("name the account with --account SUBDOMAIN" if accounts or not subdomain
-                                   else f"no active account {subdomain!r}")
-        console = Console()
-        session = storage.sessions(app)()
-        try:
-            ctx = plugin_manager.context(app, "routing", accounts[0], session)
-            tally = run_backfill(ctx, dry_run=dry_run, since_days=since_days, limit=limit, console=console)
-        finally:
-            session.close()
-        table = Table("", "count", title="routing backfill")
-        for name, count in sorted(tally.items()):
-            table.add_row(name, str(count))
-        console.print(table)
-        if dry_run:
-            console.print("dry run: nothing changed (decisions rolled back, no update queued)")

@@ -116,16 +116,16 @@ def upsert_users(session: Session, account_id: int, records: Iterable[Mapping[st
 
 
 def _upsert(session: Session, model: Any, key: str, rows: list[dict[str, Any]]) -> int:
-    if not rows:
-        return 0
     table = model.__table__
-    statement = _insert(session, model).values(rows)
-    excluded = statement.excluded
-    updates = {name: excluded[name] for name in rows[0] if name not in ("account_id", key)}
-    newer = sa.or_(table.c.updated_at.is_(None), excluded.updated_at.is_(None),
-                   table.c.updated_at <= excluded.updated_at, table.c.complete.is_(False))
-    session.execute(statement.on_conflict_do_update(index_elements=["account_id", key], set_=updates,
-                                                    where=newer))
+    # Chunks keep each statement under SQLite's limit of bound parameters.
+    for start in range(0, len(rows), 500):
+        statement = _insert(session, model).values(rows[start:start + 500])
+        excluded = statement.excluded
+        updates = {name: excluded[name] for name in rows[0] if name not in ("account_id", key)}
+        newer = sa.or_(table.c.updated_at.is_(None), excluded.updated_at.is_(None),
+                       table.c.updated_at <= excluded.updated_at, table.c.complete.is_(False))
+        session.execute(statement.on_conflict_do_update(index_elements=["account_id", key], set_=updates,
+                                                        where=newer))
     return len(rows)
 
 

@@ -62,6 +62,11 @@ def decide_tickets(ctx: PluginContext, snapshots: list[TicketSnapshot], rules: R
 
 def refresh_directory(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
     """Read the incremental exports of organizations and users from where the last pass stopped."""
+    return export_directory(ctx, settings_of(ctx).directory_pages_per_pass)
+
+
+def export_directory(ctx: PluginContext, max_pages: int) -> dict[str, int]:
+    """Read up to ``max_pages`` of each export and store what changed; returns the records per stream."""
     with fetching.reader(ctx) as session:
         starts = {stream: session.scalar(sa.select(RoutingSync.start_time).where(
             RoutingSync.account_id == ctx.account.id, RoutingSync.stream == stream))
@@ -69,7 +74,7 @@ def refresh_directory(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
     exported: dict[str, tuple[list[dict[str, Any]], int | None, str | None]] = {}
     for stream, start in starts.items():
         try:
-            exported[stream] = (*_export(ctx, stream, start), None)
+            exported[stream] = (*_export(ctx, stream, start, max_pages), None)
         except HelpdeskError as error:
             if error.status not in (400, 403, 404, 422):
                 raise
@@ -77,10 +82,10 @@ def refresh_directory(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
             ctx.log.warning("routing: %s export unavailable: %s", stream, error)
             exported[stream] = ([], start, str(error)[:500])
     now = ctx.now()
-    result = {}
+    result: dict[str, int] = {}
     for stream, (records, start_time, problem) in exported.items():
         upsert = directory.upsert_organizations if stream == "organizations" else directory.upsert_users
-        result[stream] = upsert(ctx.session, ctx.account.id, records, now)
+        result[stream] = upsert(ctx.session, ctx.account.id, records, now) if problem is None else -1
         sync = groups.sync_row(ctx.session, ctx.account.id, stream)
         sync.start_time, sync.last_error = start_time, problem
         if problem is None:
@@ -88,7 +93,8 @@ def refresh_directory(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
     return result
 
 
-def _export(ctx: PluginContext, stream: str, start_time: int | None) -> tuple[list[dict[str, Any]], int]:
+def _export(ctx: PluginContext, stream: str, start_time: int | None,
+            max_pages: int) -> tuple[list[dict[str, Any]], int]:
     """Pages of one time-based export from ``start_time``; returns the records and where to start next."""
     # The helpdesk refuses a start time less than a minute old.
     newest_allowed = int(ctx.now().timestamp()) - 61
@@ -96,7 +102,7 @@ def _export(ctx: PluginContext, stream: str, start_time: int | None) -> tuple[li
         days = settings_of(ctx).users_export_days if stream == "users" else None
         start_time = 0 if days is None else max(0, newest_allowed - days * 86400)
     records: list[dict[str, Any]] = []
-    for _ in range(settings_of(ctx).directory_pages_per_pass):
+    for _ in range(max_pages):
         start = min(start_time, newest_allowed)
         page = ctx.zendesk.call("GET", f"/incremental/{stream}.json", params={"start_time": start},
                                 what=f"{stream} export")

@@ -1,4 +1,4 @@
-"""``flask routing backfill``: tickets older than Deskmate routed from the export, or only reported."""
+"""``flask routing backfill`` and ``sync``: older tickets routed (or only reported); the cache warmed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from app.db import storage
 from app.models import WorkItem
 from plugins.routing.models import RoutingDecision
-from tests.plugins.routing.conftest import build_desk, decision, new_ticket, ticket
+from tests.plugins.routing.conftest import build_desk, decision, new_ticket, settle, ticket
 
 
 def stored_decisions(app) -> int:
@@ -47,3 +47,17 @@ def test_backfill_routes_open_tickets_once(app, helpdesk, runner, worker):
     again = runner.invoke(args=["routing", "backfill"])
     assert "already routed" in again.output
     assert stored_decisions(app) == 2
+
+
+def test_sync_warms_the_cache_so_the_next_tickets_need_no_fetch(app, helpdesk, runner, deskmate_server,
+                                                                 worker):
+    desk = build_desk(helpdesk)
+    result = runner.invoke(args=["routing", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "groups" in result.output
+    helpdesk.call("POST", "/__sandbox/stats/reset")
+    ticket_id = new_ticket(helpdesk, desk["partner"])
+    settle(helpdesk, worker)
+    assert ticket(helpdesk, ticket_id)["group_id"] == desk["tier_2"]
+    called = helpdesk.stats()["by_endpoint"]
+    assert [name for name in called if "show_many" in name or "groups" in name] == []
