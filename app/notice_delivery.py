@@ -15,17 +15,19 @@ the notices delivered before it in the same batch.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.effects import find_audit
-from app.models import RequesterNoticeRecord
+from app.models import RequesterNoticeRecord, WorkItem
 from app.notices import NoticeTemplates, render, requester_values
 from app.plugins import PluginContext
 from app.ratelimit import BudgetExhausted
-from app.workqueue import BatchHandler, ClaimedItem, Done, Fail, Outcome, PermanentFailure, Retry
+from app.workqueue import RUNNING, BatchHandler, ClaimedItem, Done, Fail, Outcome, PermanentFailure, Retry
 from app.zendesk import HelpdeskError
 
 UNSOLVED = ("new", "open", "pending", "hold")
@@ -172,6 +174,44 @@ def _load(ctx: PluginContext, keys: list[str]) -> dict[str, RequesterNoticeRecor
             RequesterNoticeRecord.account_id == ctx.account.id, RequesterNoticeRecord.work_key.in_(keys)))}
 
 
+class _Leases:
+    """Keeps the batch's claims alive while it works through them, and says when one was lost.
+
+    A batch slowed down by the rate budget can outlive the lease its items were claimed with; another worker
+    would then take over notices this one is still telling. So before each notice, a lease closer to its end
+    than ``margin`` is extended, but only while it has not run out (an unexpired lease is still this
+    worker's); an item whose lease ran out is handed back untouched.
+    """
+
+    def __init__(self, ctx: PluginContext, items: list[ClaimedItem]) -> None:
+        self.ctx = ctx
+        self.engine = cast(Engine, ctx.session.get_bind())  # sessions here are bound to the app's engine
+        self.ids = [item.id for item in items]
+        self.seconds = float(ctx.config.worker_lease_seconds)
+        self.margin = min(45.0, self.seconds / 2)
+        w = WorkItem.__table__
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(WorkItem.id, WorkItem.locked_until).where(
+                w.c.id.in_(self.ids), w.c.state == RUNNING)).all()
+        self.until: dict[int, datetime] = {row.id: row.locked_until for row in rows if row.locked_until}
+
+    def held(self, item_id: int) -> bool:
+        now = self.ctx.now()
+        until = self.until.get(item_id)
+        if until is None or until <= now:
+            return False
+        if (until - now).total_seconds() >= self.margin:
+            return True
+        extended = now + timedelta(seconds=self.seconds)
+        with self.engine.begin() as connection:
+            kept = connection.execute(
+                sa.update(WorkItem).where(WorkItem.id.in_(list(self.until)), WorkItem.state == RUNNING,
+                                          WorkItem.locked_until > now)
+                .values(locked_until=extended).returning(WorkItem.id)).scalars().all()
+        self.until = dict.fromkeys(kept, extended)
+        return item_id in self.until
+
+
 def deliver_notices(items: list[ClaimedItem], ctx: PluginContext) -> dict[int, Outcome]:
     """The ``zendesk.requester_notice`` batch handler: one outcome per item, never an exception."""
     records = _load(ctx, [item.key for item in items])
@@ -195,7 +235,11 @@ def deliver_notices(items: list[ClaimedItem], ctx: PluginContext) -> dict[int, O
                          for item, _ in todo})
         return outcomes
     delivered: dict[int, dict[str, Any]] = {}
+    leases = _Leases(ctx, [item for item, _ in todo])
     for index, (item, record) in enumerate(todo):
+        if not leases.held(item.id):
+            outcomes[item.id] = Retry("the claim ran out before this notice was told", at=ctx.now())
+            continue
         try:
             result = _deliver(ctx, item, record, tickets, users)
         except Exception as error:

@@ -227,7 +227,8 @@ def test_notices_summary_command_counts_and_lists_failures(app, helpdesk, worker
     helpdesk.api("DELETE", f"/tickets/{gone}.json")
     notify(app, account_id, clock, [released(eve, gone), released(fay, kept)])
     worker.run_until_idle()
-    result = runner.invoke(args=["notices", "summary", "--subject", "feature_request:42", "--state", "failed"],
+    result = runner.invoke(args=["notices", "summary", "--subject", "feature_request:42",
+                                 "--state", "failed"],
                            env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     counts_row = next(line for line in result.output.splitlines() if line.count("│") >= 6 and "1" in line)
@@ -235,3 +236,47 @@ def test_notices_summary_command_counts_and_lists_failures(app, helpdesk, worker
     assert str(eve) in result.output and "none of tickets" in result.output
     result = runner.invoke(args=["notices", "retry", "--subject", "feature_request:42"])
     assert "1 notice(s) will be tried again" in result.output
+
+
+def test_notices_whose_claim_ran_out_are_handed_back_untold(app, helpdesk, worker, account_id, clock):
+    from app import workqueue
+    from app.worker import Worker
+
+    gus = user(helpdesk, "Gus")
+    only = ticket(helpdesk, gus)
+    notify(app, account_id, clock, [released(gus, only)])
+    # A worker claims the notice, then spends its whole lease elsewhere before reaching it.
+    slow = Worker(app, worker_id="slow")
+    claimed = workqueue.claim(storage.engine(app), worker_id="slow", now=clock.now(), lease_seconds=60,
+                              limit=10)
+    clock.advance(seconds=61)
+    slow._perform_group(account_id, "zendesk.requester_notice", claimed)
+    assert comments(helpdesk, only) == ["Could you?"]
+    with storage.session(app) as session:
+        item = session.scalar(sa.select(WorkItem))
+        assert (item.state, item.attempts) == ("pending", 0)
+    worker.run_until_idle()
+    assert len(comments(helpdesk, only)) == 2
+
+
+def test_a_long_batch_extends_a_claim_that_is_about_to_run_out(app, helpdesk, account_id, clock):
+    from datetime import timedelta
+
+    from app import workqueue
+    from app.notice_delivery import _Leases
+
+    hal = user(helpdesk, "Hal")
+    notify(app, account_id, clock, [released(hal, ticket(helpdesk, hal))])
+    [item] = workqueue.claim(storage.engine(app), worker_id="busy", now=clock.now(), lease_seconds=60,
+                             limit=10)
+    clock.advance(seconds=50)  # ten seconds of lease left, less than the margin one delivery may need
+    with storage.session(app) as session:
+        ctx = PluginContext(app, "core", get_account(account_id, app), session, None)
+        assert _Leases(ctx, [item]).held(item.id)
+    with storage.session(app) as session:
+        locked_until = session.scalar(sa.select(WorkItem.locked_until))
+    assert locked_until == clock.now() + timedelta(seconds=app.config["DESKMATE"].worker_lease_seconds)
+    clock.advance(seconds=1000)
+    with storage.session(app) as session:
+        ctx = PluginContext(app, "core", get_account(account_id, app), session, None)
+        assert not _Leases(ctx, [item]).held(item.id)  # ran out: not this worker's any more
