@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from sqlalchemy.orm import Session
 
 from app.db import storage
 from app.models import Account
@@ -77,7 +78,7 @@ def _refresh(app: Flask, force: bool = False) -> _Cache:
     with cache.lock:
         if not force and time.monotonic() - cache.loaded_at < _CACHE_SECONDS and cache.views:
             return cache
-        with storage.session(app) as session:
+        with Session(storage.reader(app)) as session:
             accounts = session.scalars(sa.select(Account).where(Account.active.is_(True))).all()
             cache.views = {account.id: _view(account) for account in accounts}
             cache.secrets = {
@@ -132,7 +133,7 @@ def find_for_webhook(app: Flask, header_account_id: str | None, subdomain: str |
 def find_by_slack_team(app: Flask, team_id: str | None) -> AccountView | None:
     cache = _refresh(app)
     views = list(cache.views.values())
-    with storage.session(app) as session:
+    with Session(storage.reader(app)) as session:
         if team_id:
             account_id = session.scalar(sa.select(Account.id).where(Account.slack_team_id == team_id))
             if account_id is not None:

@@ -68,6 +68,7 @@ class Base(DeclarativeBase):
 class _StorageState:
     engine: Engine
     sessions: sessionmaker[Session]
+    reader: Engine
 
 
 class Storage:
@@ -76,9 +77,15 @@ class Storage:
     def init_app(self, app: Flask) -> None:
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("Storage.init_app was called twice on the same app")
-        engine = make_engine(app.config["DESKMATE"].database_url, instance_path=app.instance_path)
+        url = app.config["DESKMATE"].database_url
+        engine = make_engine(url, instance_path=app.instance_path)
+        # On SQLite every transaction of `engine` starts with BEGIN IMMEDIATE (it may write); short reads that
+        # can happen while this process holds the write lock elsewhere use a reader whose transactions are
+        # deferred, which WAL never blocks. On PostgreSQL both are the same engine.
+        reader = make_engine(url, instance_path=app.instance_path, writer=False) if engine.dialect.name == "sqlite" \
+            else engine
         app.extensions[EXTENSION_KEY] = _StorageState(
-            engine=engine, sessions=sessionmaker(engine, expire_on_commit=False)
+            engine=engine, sessions=sessionmaker(engine, expire_on_commit=False), reader=reader
         )
 
     @staticmethod
@@ -91,6 +98,17 @@ class Storage:
 
     def engine(self, app: Flask | None = None) -> Engine:
         return self._state(app).engine
+
+    def reader(self, app: Flask | None = None) -> Engine:
+        """An engine for read-only queries that must never wait for a write lock (see ``init_app``)."""
+        return self._state(app).reader
+
+    def dispose(self, app: Flask | None = None) -> None:
+        """Close every pooled connection (tests, and processes about to fork)."""
+        state = self._state(app)
+        state.engine.dispose()
+        if state.reader is not state.engine:
+            state.reader.dispose()
 
     def sessions(self, app: Flask | None = None) -> sessionmaker[Session]:
         return self._state(app).sessions
@@ -105,7 +123,7 @@ class Storage:
 storage = Storage()
 
 
-def make_engine(url: str, *, instance_path: str | None = None) -> Engine:
+def make_engine(url: str, *, instance_path: str | None = None, writer: bool = True) -> Engine:
     """Create an engine tuned for Deskmate's access pattern on SQLite or PostgreSQL."""
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
@@ -117,11 +135,14 @@ def make_engine(url: str, *, instance_path: str | None = None) -> Engine:
         # pysqlite's own transaction handling breaks SAVEPOINT (which isolates each plugin's event handling)
         # and starts transactions as DEFERRED, where a read followed by a write fails with SQLITE_BUSY_SNAPSHOT
         # whenever another connection wrote in between. So: no driver transactions, and BEGIN IMMEDIATE.
-        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
+        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql(begin))
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pre-ping: it costs a round trip on every checkout, a third of a webhook's database time. A connection
+    # that died (a database restart) fails one request, which the sender retries, and the pool replaces it.
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -116,7 +116,7 @@ class PluginContext:
 
     def result_of(self, key: str) -> dict[str, Any] | None:
         """The result of a done work item of this account (e.g. the Slack message to reply under)."""
-        return workqueue.result_of(storage.engine(self._app), self.account.id, key)
+        return workqueue.result_of(self.session, self.account.id, key)
 
     def read(self, statement: sa.Select[Any]) -> list[Any]:
         """Run a query in a short transaction of its own and return its scalars (ORM objects stay loaded).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -28,13 +29,28 @@ class BudgetExhausted(Exception):  # noqa: N818 - a signal to defer, not a failu
         self.retry_at = retry_at
 
 
-# SQLite has no row locks; within one process this lock makes take-a-token atomic per bucket.
-_local_locks: dict[tuple[int, str], threading.Lock] = {}
-_local_locks_guard = threading.Lock()
+# On SQLite (one process by design) the bucket lives in the process: a database write on every helpdesk call
+# would need SQLite's single write lock, which the calling work handler's own transaction may hold.
+_local_locks: dict[tuple[str, int, str], threading.Lock] = {}
+_local_buckets: dict[tuple[str, int, str], _Bucket] = {}
+_local_guard = threading.Lock()
 
 
-def _local_lock(key: tuple[int, str]) -> threading.Lock:
-    with _local_locks_guard:
+@dataclass
+class _Bucket:
+    tokens: float
+    refreshed_at: datetime
+    blocked_until: datetime | None = None
+
+
+def forget_local_buckets() -> None:
+    """Drop the in-process buckets (tests start each from a fresh database)."""
+    with _local_guard:
+        _local_buckets.clear()
+
+
+def _local_lock(key: tuple[str, int, str]) -> threading.Lock:
+    with _local_guard:
         return _local_locks.setdefault(key, threading.Lock())
 
 
@@ -81,6 +97,12 @@ class RateBudget:
     def block(self, seconds: float) -> None:
         """Stop every process from calling until ``seconds`` from now (the helpdesk said Retry-After)."""
         until = self._now() + timedelta(seconds=seconds)
+        if self.engine.dialect.name == "sqlite":
+            with _local_lock(self._key):
+                bucket = self._local_bucket()
+                if bucket.blocked_until is None or bucket.blocked_until < until:
+                    bucket.blocked_until, bucket.tokens, bucket.refreshed_at = until, 0.0, until
+            return
         with self.engine.begin() as connection:
             self._ensure_row(connection)
             table = RateBucket.__table__
@@ -91,6 +113,35 @@ class RateBudget:
                 .values(blocked_until=until, tokens=0.0, refreshed_at=until)
             )
 
+    @property
+    def _key(self) -> tuple[str, int, str]:
+        return (str(self.engine.url), self.account_id, self.api)
+
+    def _local_bucket(self) -> _Bucket:
+        with _local_guard:
+            return _local_buckets.setdefault(self._key, _Bucket(self.capacity, self._now()))
+
+    def _try_take_in_process(self) -> tuple[float, bool]:
+        with _local_lock(self._key):
+            bucket = self._local_bucket()
+            now = self._now()
+            if bucket.blocked_until is not None and bucket.blocked_until > now:
+                return (bucket.blocked_until - now).total_seconds(), True
+            return self._take(bucket, now)
+
+    def _take(self, bucket: _Bucket, now: datetime) -> tuple[float, bool]:
+        """The bucket arithmetic, on a bucket read (and afterwards written) by the caller."""
+        elapsed = max(0.0, (now - bucket.refreshed_at).total_seconds())
+        bucket.tokens = min(self.capacity, bucket.tokens + elapsed * self.rate_per_second)
+        bucket.refreshed_at = now
+        if bucket.tokens < 1.0 - 1e-6:
+            # At least a millisecond: timestamps are stored to the microsecond, so a smaller wait could refill
+            # nothing and spin.
+            return max(0.001, (1.0 - bucket.tokens) / self.rate_per_second), False
+        bucket.tokens = max(0.0, bucket.tokens - 1.0)
+        bucket.blocked_until = None
+        return 0.0, False
+
     def _ensure_row(self, connection: sa.Connection) -> None:
         insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(RateBucket)
         connection.execute(
@@ -100,8 +151,10 @@ class RateBudget:
 
     def _try_take(self) -> tuple[float, bool]:
         """Take a token if one is there; otherwise say how many seconds until one will be, and if blocked."""
+        if self.engine.dialect.name == "sqlite":
+            return self._try_take_in_process()
         table = RateBucket.__table__
-        with _local_lock((self.account_id, self.api)), self.engine.begin() as connection:
+        with self.engine.begin() as connection:
             self._ensure_row(connection)
             row = connection.execute(
                 sa.select(table.c.tokens, table.c.refreshed_at, table.c.blocked_until)
@@ -111,18 +164,10 @@ class RateBudget:
             now = self._now()
             if row.blocked_until is not None and row.blocked_until > now:
                 return (row.blocked_until - now).total_seconds(), True
-            elapsed = max(0.0, (now - row.refreshed_at).total_seconds())
-            tokens = min(self.capacity, row.tokens + elapsed * self.rate_per_second)
-            if tokens < 1.0 - 1e-6:
-                connection.execute(
-                    sa.update(table).where(table.c.account_id == self.account_id, table.c.api == self.api)
-                    .values(tokens=tokens, refreshed_at=now)
-                )
-                # At least a millisecond: timestamps are stored to the microsecond, so a smaller wait could
-                # refill nothing and spin.
-                return max(0.001, (1.0 - tokens) / self.rate_per_second), False
+            bucket = _Bucket(row.tokens, row.refreshed_at, row.blocked_until)
+            answer = self._take(bucket, now)
             connection.execute(
                 sa.update(table).where(table.c.account_id == self.account_id, table.c.api == self.api)
-                .values(tokens=max(0.0, tokens - 1.0), refreshed_at=now, blocked_until=None)
+                .values(tokens=bucket.tokens, refreshed_at=bucket.refreshed_at, blocked_until=bucket.blocked_until)
             )
-            return 0.0, False
+            return answer

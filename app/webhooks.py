@@ -8,12 +8,14 @@ same event id) are stored once and answered 200, so that the helpdesk stops retr
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, request
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -97,14 +99,26 @@ def store_event(app: Flask, *, account_id: int, event_type: str, ticket_id: int 
                 invocation_id: str | None, payload: dict[str, Any], now: datetime, source: str = "zendesk") -> bool:
     """Insert an inbound event unless its event key or invocation id is already stored; True if inserted."""
     engine = storage.engine(app)
-    insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(InboundEvent)
-    statement = insert.values(
-        account_id=account_id, source=source, event_type=event_type, ticket_id=ticket_id, event_key=event_key,
-        invocation_id=invocation_id, payload=payload, state="pending", attempts=0, received_at=now,
-        next_attempt_at=now,
-    ).on_conflict_do_nothing()
+    values = {"account_id": account_id, "source": source, "event_type": event_type, "ticket_id": ticket_id,
+              "event_key": event_key, "invocation_id": invocation_id, "payload": payload, "state": "pending",
+              "attempts": 0, "received_at": now, "next_attempt_at": now}
+    if engine.dialect.name == "postgresql":
+        # One statement, so autocommit: the insert is the whole transaction, without BEGIN/COMMIT round trips.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return connection.execute(_insert_statement("postgresql"), values).first() is not None
     with engine.begin() as connection:
-        return bool(connection.execute(statement).rowcount)
+        return connection.execute(_insert_statement("sqlite"), values).first() is not None
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """The insert, built once with bound parameters so that SQLAlchemy compiles it once per process."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(InboundEvent)
+    columns = ("account_id", "source", "event_type", "ticket_id", "event_key", "invocation_id", "payload", "state",
+               "attempts", "received_at", "next_attempt_at")
+    table = InboundEvent.__table__
+    return insert.values({name: sa.bindparam(name, type_=table.c[name].type) for name in columns}) \
+        .on_conflict_do_nothing().returning(InboundEvent.id)
 
 
 def init_app(app: Flask) -> None:

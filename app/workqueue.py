@@ -270,13 +270,16 @@ def _fail_dependents(connection: Connection, item_id: int, now: datetime) -> Non
         pending.extend((row.account_id, row.idempotency_key) for row in rows)
 
 
-def result_of(engine: Engine, account_id: int, key: str) -> dict[str, Any] | None:
-    """The stored result of a done item (for example the Slack message a thread reply belongs to)."""
+def result_of(session: Session, account_id: int, key: str) -> dict[str, Any] | None:
+    """The stored result of a done item (for example the Slack message a thread reply belongs to).
+
+    Read in the caller's transaction: on SQLite a second connection would wait for the write lock that the
+    caller's own transaction may hold.
+    """
     w = WorkItem.__table__
-    with engine.connect() as connection:
-        row = connection.execute(
-            sa.select(w.c.result).where(w.c.account_id == account_id, w.c.idempotency_key == key, w.c.state == DONE)
-        ).first()
+    row = session.execute(
+        sa.select(w.c.result).where(w.c.account_id == account_id, w.c.idempotency_key == key, w.c.state == DONE)
+    ).first()
     return row.result if row else None
 
 

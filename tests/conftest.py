@@ -124,12 +124,15 @@ def app(database_url: str, clock: FakeClock, app_config: dict[str, Any],
 
     if {"helpdesk", "slack_emulator"} & set(request.fixturenames):
         request.getfixturevalue("sandbox_config")  # point the account at the emulators first
+    from app.ratelimit import forget_local_buckets
+
     app = create_app(base_config(database_url, **app_config), app_clock=clock)
     empty_tables(app)
+    forget_local_buckets()
     with app.app_context():
         sync_default_account(app, clock.now())
         yield app
-    storage.engine(app).dispose()
+    storage.dispose(app)
 
 
 @pytest.fixture
