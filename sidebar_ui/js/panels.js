@@ -41,7 +41,7 @@ export function slaPanel(panel, tickers) {
   const title = t("sla.title");
   if (panel?.error) return failed("sla", title);
   if (!panel) return section("sla", title, empty(t("sla.empty")));
-  const target = panel.target_minutes ? t("sla.target", { minutes: panel.target_minutes }) : "";
+  const target = panel.target_minutes ? t("sla.target", { time: formatDuration(panel.target_minutes * 60) }) : "";
   if (panel.state === "answered" || panel.replied_at) {
     const met = panel.met_target !== false && !panel.breached;
     return section("sla", title,
@@ -57,6 +57,7 @@ export function slaPanel(panel, tickers) {
   const clock = h("div", { class: "dm-clock", role: "timer", "aria-live": "off" });
   const update = (now) => {
     const left = (due - now) / 1000;
+    clock.dataset.secondsLeft = String(Math.round(left));
     clock.textContent = left >= 0 ? t("sla.left", { time: formatDuration(left) })
       : t("sla.overdue", { time: formatDuration(-left) });
     clock.className = `dm-clock ${left < 0 ? "dm-clock--late" : left <= 30 * 60 ? "dm-clock--warn" : "dm-clock--ok"}`;
@@ -116,13 +117,17 @@ export function customerPanel(panel) {
       item.status ? ` · ${label("customer.refund_status", item.status)}` : "")));
   const codes = (panel.promo_codes || []).map((code) =>
     tag(code.discount ? `${code.code} · ${code.discount}` : code.code, code.status === "redeemed" ? "" : "green"));
+  // Only what the customer has: three empty lists would push the panels below out of sight.
+  const lists = [
+    purchases.length ? [h("h3", { class: "dm-subtitle", text: t("customer.purchases") }),
+      h("ul", { class: "dm-list", "data-list": "purchases" }, purchases)] : null,
+    refunds.length ? [h("h3", { class: "dm-subtitle", text: t("customer.refunds") }),
+      h("ul", { class: "dm-list", "data-list": "refunds" }, refunds)] : null,
+    codes.length ? [h("h3", { class: "dm-subtitle", text: t("customer.promo_codes") }),
+      h("div", { class: "dm-row", "data-list": "promo-codes" }, codes)] : null,
+  ].filter(Boolean);
   return section("customer", title, facts,
-    h("h3", { class: "dm-label", text: t("customer.purchases") }),
-    purchases.length ? h("ul", { class: "dm-list" }, purchases) : empty(t("customer.no_purchases")),
-    h("h3", { class: "dm-label", text: t("customer.refunds") }),
-    refunds.length ? h("ul", { class: "dm-list" }, refunds) : empty(t("customer.no_refunds")),
-    h("h3", { class: "dm-label", text: t("customer.promo_codes") }),
-    codes.length ? h("div", { class: "dm-row" }, codes) : empty(t("customer.no_promo_codes")));
+    ...(lists.length ? lists.flat() : [h("p", { class: "dm-empty dm-text", text: t("customer.no_activity") })]));
 }
 
 export function recentPanel(ticket) {

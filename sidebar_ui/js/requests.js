@@ -108,7 +108,7 @@ export function requestsPanel(panel, ticket, api, onChange) {
     status,
     linked.length ? h("ul", { class: "dm-list", "data-list": "linked" }, linked.map((r) => row(r, unlinkButton(r))))
       : empty(t("requests.none_linked")),
-    suggestions.length ? h("h3", { class: "dm-label", text: t("requests.suggestions") }) : null,
+    suggestions.length ? h("h3", { class: "dm-subtitle", text: t("requests.suggestions") }) : null,
     suggestions.length ? h("ul", { class: "dm-list", "data-list": "suggestions" },
       suggestions.map((r) => row(r, linkButton(r)))) : null,
     h("label", { class: "dm-label", for: "dm-request-search", text: t("requests.search") }),
