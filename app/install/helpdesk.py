@@ -159,11 +159,21 @@ def _webhook(app: Flask, client: Zendesk, account: AccountView, webhook: dict[st
             client.call("PATCH", f"/webhooks/{hook['id']}", json={"webhook": wanted})
             step = Step("webhook", webhook["name"], "updated", f"{hook['id']} -> {webhook['endpoint']}")
     secret = client.call("GET", f"/webhooks/{hook['id']}/signing_secret")["signing_secret"]["secret"]
+    steps = [step]
     if account_secrets(app, account.id).webhook_secret == secret:
-        return [step, Step("webhook signing secret", webhook["name"], "unchanged", "stored in the account")]
-    upsert_account(app, subdomain=account.subdomain, now=get_clock(app).now(), webhook_secret=secret)
-    return [step, Step("webhook signing secret", webhook["name"], "stored",
-                       "webhooks are accepted from now on")]
+        steps.append(Step("webhook signing secret", webhook["name"], "unchanged", "stored in the account"))
+    else:
+        upsert_account(app, subdomain=account.subdomain, now=get_clock(app).now(), webhook_secret=secret)
+        steps.append(Step("webhook signing secret", webhook["name"], "stored", "webhooks are accepted from now on"))
+    settings = app.config["DESKMATE"]
+    configured = settings.zendesk_webhook_secret
+    if settings.zendesk_subdomain == account.subdomain and configured is not None and \
+            configured.get_secret_value() != secret:
+        # Every process start writes the environment's account to the database (sync_default_account).
+        steps.append(Step("webhook signing secret", webhook["name"], "attention",
+                          "DESKMATE_ZENDESK_WEBHOOK_SECRET holds another secret and will replace the stored "
+                          "one when Deskmate restarts: unset it, or set it to this webhook's secret"))
+    return steps
 
 
 def _app(client: Zendesk, data: bytes, version: str, service_url: str, job_timeout: float) -> list[Step]:

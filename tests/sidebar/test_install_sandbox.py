@@ -46,6 +46,8 @@ def test_install_twice_makes_its_changes_once(runner, helpdesk, served, app, acc
     assert any(line.startswith("webhook signing secret Deskmate: stored") for line in first)
     assert any(line.startswith("trigger Deskmate: premium partner tickets start at high priority: created")
                for line in first)
+    # The test environment sets DESKMATE_ZENDESK_WEBHOOK_SECRET: install says it would undo its work.
+    assert any("attention" in line and "DESKMATE_ZENDESK_WEBHOOK_SECRET" in line for line in first)
     after_first = counts(helpdesk)
     assert after_first == {**before, "groups": before["groups"] + 2, "triggers": before["triggers"] + 1,
                            "webhooks": before["webhooks"] + 1}
