@@ -96,7 +96,8 @@ def main() -> None:
         "",
         "Deskmate is running.",
         f"  health:            {public}/healthz",
-        f"  admin:             {public}/admin/   (sign in with a token from: .venv/bin/flask --app wsgi tokens create --name me)",
+        f"  admin:             {public}/admin/",
+        "                     (sign in with a token from: .venv/bin/flask --app wsgi tokens create --name me)",
     ]
     if sandboxed:
         lines += [

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from app.models import RateBucket
 
 
-class BudgetExhausted(Exception):  # noqa: N818 - a signal to defer, not a failure
+class BudgetExhausted(Exception):
     """No token is free soon enough; the caller should defer its work until ``retry_at``."""
 
     def __init__(self, retry_at: datetime, reason: str = "helpdesk API budget exhausted") -> None:

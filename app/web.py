@@ -22,8 +22,9 @@ from app.models import ApiToken
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["admin_page", "current_account", "db_session", "json_body", "json_error", "require_admin",
-           "require_admin_page"]
+# Also reachable from here, lazily (see __getattr__ below): require_admin_page, admin_page, csrf_token,
+# require_sidebar_session, current_agent.
+__all__ = ["current_account", "db_session", "json_body", "json_error", "require_admin"]
 
 
 def json_error(status: int, message: str, **extra: Any) -> tuple[Response, int]:

@@ -8,23 +8,20 @@ same event id) are stored once and answered 200, so that the helpdesk stops retr
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, request
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app import metrics
 from app.accounts import account_secrets, find_for_webhook
 from app.clock import get_clock
 from app.db import storage
 from app.events import EventError, parse_webhook
-from app.models import InboundEvent
+from app.ingest import GroupCommitter, single_insert
 from app.web import json_error
 
 bp = Blueprint("webhooks", __name__)
@@ -96,30 +93,23 @@ def receive(subdomain: str | None = None) -> Any:
 
 
 def store_event(app: Flask, *, account_id: int, event_type: str, ticket_id: int | None, event_key: str,
-                invocation_id: str | None, payload: dict[str, Any], now: datetime, source: str = "zendesk") -> bool:
-    """Insert an inbound event unless its event key or invocation id is already stored; True if inserted."""
-    engine = storage.engine(app)
+                invocation_id: str | None, payload: dict[str, Any], now: datetime,
+                source: str = "zendesk") -> bool:
+    """Insert an inbound event unless its event key or invocation id is already stored; True if inserted.
+
+    Returns only once the row is committed, so an acknowledged delivery is never lost.
+    """
     values = {"account_id": account_id, "source": source, "event_type": event_type, "ticket_id": ticket_id,
               "event_key": event_key, "invocation_id": invocation_id, "payload": payload, "state": "pending",
               "attempts": 0, "received_at": now, "next_attempt_at": now}
-    if engine.dialect.name == "postgresql":
-        # One statement, so autocommit: the insert is the whole transaction, without BEGIN/COMMIT round trips.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            return connection.execute(_insert_statement("postgresql"), values).first() is not None
-    with engine.begin() as connection:
-        return connection.execute(_insert_statement("sqlite"), values).first() is not None
-
-
-@functools.cache
-def _insert_statement(dialect: str) -> Any:
-    """The insert, built once with bound parameters so that SQLAlchemy compiles it once per process."""
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(InboundEvent)
-    columns = ("account_id", "source", "event_type", "ticket_id", "event_key", "invocation_id", "payload", "state",
-               "attempts", "received_at", "next_attempt_at")
-    table = InboundEvent.__table__
-    return insert.values({name: sa.bindparam(name, type_=table.c[name].type) for name in columns}) \
-        .on_conflict_do_nothing().returning(InboundEvent.id)
+    committer = app.extensions.get("deskmate.ingest")
+    if committer is not None:
+        return bool(committer.store(values))
+    return single_insert(storage.engine(app), values)
 
 
 def init_app(app: Flask) -> None:
+    engine = storage.engine(app)
+    if engine.dialect.name == "postgresql":
+        app.extensions["deskmate.ingest"] = GroupCommitter(engine)
     app.register_blueprint(bp)

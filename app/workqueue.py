@@ -26,7 +26,7 @@ PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "faile
 STATES = (PENDING, RUNNING, DONE, FAILED, CANCELLED)
 
 
-class RetryLater(Exception):  # noqa: N818 - a signal, not an error
+class RetryLater(Exception):
     """Raised by a handler to try again at ``at`` without spending an attempt (rate limits, job in progress)."""
 
     def __init__(self, at: datetime, reason: str) -> None:

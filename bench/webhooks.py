@@ -3,7 +3,7 @@
 Both servers run the same gunicorn configuration and take the same pre-signed deliveries from wrk (a second
 process on loopback); Deskmate's figure counts only deliveries actually stored in the database.
 
-    python bench/webhooks.py [--seconds 10] [--workers 4] [--connections 16]
+    python bench/webhooks.py [--seconds 10] [--workers 4] [--threads 4] [--connections 32]
 
 The last line is one JSON object: {"stored_per_s", "p99_ms", "bare_per_s", "ratio"}.
 """
@@ -61,7 +61,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads per worker")
+    parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
 
     from app import create_app
@@ -83,14 +84,15 @@ def main() -> None:
         os.environ["DESKMATE_BENCH_THREADS"] = "2"
         env = env_for(config)
 
-        progress(f"bare endpoint: gunicorn -w {args.workers}, wrk -c{args.connections} for {args.seconds}s...")
-        with gunicorn("bench.bare_webhook:app", env=env, workers=args.workers) as url:
+        progress(f"bare endpoint: gunicorn -w {args.workers} --threads {args.threads}, wrk -c{args.connections} "
+                 f"for {args.seconds}s...")
+        with gunicorn("bench.bare_webhook:app", env=env, workers=args.workers, threads=args.threads) as url:
             bare = run_wrk(url + "/webhooks/zendesk", script=HERE / "webhooks.lua", seconds=args.seconds,
                            connections=args.connections)
         progress(f"  {bare['per_s']:.0f} req/s, p99 {bare['p99_ms']:.1f} ms, non-2xx {bare['non_2xx']}")
 
         progress(f"Deskmate: gunicorn -w {args.workers} on PostgreSQL, same load...")
-        with gunicorn("wsgi:app", env=env, workers=args.workers) as url:
+        with gunicorn("wsgi:app", env=env, workers=args.workers, threads=args.threads) as url:
             stored_run = run_wrk(url + "/webhooks/zendesk", script=HERE / "webhooks.lua", seconds=args.seconds,
                                  connections=args.connections)
         with storage.engine(app).connect() as connection:
