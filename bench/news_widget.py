@@ -10,7 +10,8 @@ machine hits all three alike. The last line printed is one JSON object:
 ``ratio`` compares the full 200 answer with the minimal endpoint: the median over rounds of each round's
 json/minimal rate (measured seconds apart, so a neighbour's burst skews both alike); the target is 0.8.
 
-Usage: .venv/bin/python bench/news_widget.py [--seconds 5] [--rounds 3] [--workers 2] [--connections 16]
+Usage: .venv/bin/python bench/news_widget.py [--seconds 2] [--rounds 7] [--workers 2] [--connections 16]
+       [--database-url postgresql://...] [--plugins breaking_news]
 """
 
 from __future__ import annotations
@@ -126,6 +127,22 @@ def run_wrk(wrk: str, url: str, headers: dict[str, str], seconds: float, connect
     return float(match.group(1))
 
 
+def server_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) used so far by the gunicorn master's workers, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:  # fields[1] is the parent pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def _client_loop(host: str, port: int, path: str, headers: dict[str, str], until: float, counts: Any) -> None:
     connection = http.client.HTTPConnection(host, port, timeout=10)
     done = 0
@@ -179,13 +196,16 @@ def wait_until_up(url: str, timeout: float = 30) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="length of one measured round")
-    parser.add_argument("--rounds", type=int, default=5,
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of one measured round")
+    parser.add_argument("--rounds", type=int, default=7,
                         help="interleaved rounds per endpoint (the median counts)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
+    parser.add_argument("--plugins", help="DESKMATE_PLUGINS for the served app (default: the deployment's)")
     args = parser.parse_args()
+    if args.plugins is not None:
+        os.environ["DESKMATE_PLUGINS"] = args.plugins
 
     workdir = Path(tempfile.mkdtemp(prefix="deskmate-bench-news-"))
     database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
@@ -220,12 +240,18 @@ def main() -> None:
             run_wrk(wrk, url, headers_sent, 1, args.connections) if wrk else run_python(
                 url, headers_sent, 1, args.connections)
         rates: dict[str, list[float]] = {name: [] for name in targets}
+        cpu: dict[str, list[float]] = {name: [] for name in targets}
         for round_number in range(args.rounds):
             for name, (url, headers_sent) in targets.items():
+                cpu_before = server_cpu_seconds(gunicorn.pid)
                 rate = (run_wrk(wrk, url, headers_sent, args.seconds, args.connections) if wrk
                         else run_python(url, headers_sent, args.seconds, args.connections))
+                # Server CPU per request hardly depends on what else the machine runs; the rate does.
+                cpu_us = (server_cpu_seconds(gunicorn.pid) - cpu_before) / (rate * args.seconds) * 1e6
                 rates[name].append(rate)
-                print(f"round {round_number + 1} {name:15} {rate:10.1f} req/s", file=sys.stderr)
+                cpu[name].append(cpu_us)
+                print(f"round {round_number + 1} {name:15} {rate:10.1f} req/s {cpu_us:8.0f} server CPU "
+                      "us/request", file=sys.stderr)
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
         gunicorn.wait(timeout=30)
@@ -239,6 +265,11 @@ def main() -> None:
     result = {"json_per_s": medians["json_per_s"], "json_304_per_s": medians["json_304_per_s"],
               "minimal_per_s": medians["minimal_per_s"], "ratio": ratio("json_per_s")}
     print(f"304 ratio: {ratio('json_304_per_s'):.3f}", file=sys.stderr)
+    per_request = {name: statistics.median(values) for name, values in cpu.items()}
+    print("server CPU per request (median, us): " + ", ".join(f"{name.removesuffix('_per_s')} {value:.0f}"
+          for name, value in per_request.items()) + "; CPU-bound rate ratio "
+          f"{per_request['minimal_per_s'] / per_request['json_per_s']:.3f} (json), "
+          f"{per_request['minimal_per_s'] / per_request['json_304_per_s']:.3f} (304)", file=sys.stderr)
     print(json.dumps(result))
 
 

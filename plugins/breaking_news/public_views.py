@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, request
@@ -67,10 +69,22 @@ def _read_version(app: Flask, account_id: int) -> int:
         return connection.scalar(_version_query(account_id)) or 0
 
 
+@lru_cache(maxsize=256)
+def _query(raw: str) -> tuple[str | None, str | None, bool]:
+    """``(account, locale, locale_is_valid)`` of a query string; widgets send the same few again and again."""
+    args = parse_qs(raw, max_num_fields=20)
+    account = args["account"][0] if "account" in args else None
+    value = args["locale"][0] if "locale" in args else None
+    if not value:
+        return account, None, True
+    locale = normalise_locale(value[:32])
+    return account, locale, locale is not None
+
+
 def _account() -> AccountView | tuple[Response, int]:
     """The account a public request is for: ``?account=<subdomain>``, or the only one served here."""
     accounts = active_accounts()
-    subdomain = request.args.get("account")
+    subdomain = _query(request.environ.get("QUERY_STRING", ""))[0]
     if subdomain:
         for account in accounts:
             if account.subdomain == subdomain:
@@ -82,11 +96,8 @@ def _account() -> AccountView | tuple[Response, int]:
 
 
 def _locale() -> str | tuple[Response, int] | None:
-    value = request.args.get("locale")
-    if not value:
-        return None
-    locale = normalise_locale(value[:32])
-    return locale if locale is not None else json_error(400, "locale must be a language tag like en or pt-br")
+    _, locale, valid = _query(request.environ.get("QUERY_STRING", ""))
+    return locale if valid else json_error(400, "locale must be a language tag like en or pt-br")
 
 
 def _matches(if_none_match: str, etag: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -10,6 +11,7 @@ LOCALE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8}){0,2}$")
 ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
 
 
+@lru_cache(maxsize=512)  # on the public hot path; the argument is at most 32 characters there
 def normalise_locale(value: str) -> str | None:
     """``pt_BR`` -> ``pt-br``; None when the value is not a plausible language tag."""
     tag = value.strip().replace("_", "-").lower()
