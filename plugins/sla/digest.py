@@ -16,7 +16,7 @@ from app.effects import SLACK_UPLOAD
 from app.plugins import PluginContext
 from app.workqueue import ClaimedItem
 from plugins.sla.charts import report_png
-from plugins.sla.reports import build_report
+from plugins.sla.reports import clocks_created, report_of
 from plugins.sla.settings import SlaSettings, settings_of
 
 DIGEST_KIND = "sla.weekly_digest"
@@ -68,8 +68,10 @@ def perform_digest(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
     """Build the report and its chart, and ask for the upload (its own key: once per week)."""
     settings = settings_of(ctx)
     first, last = date.fromisoformat(item.payload["from"]), date.fromisoformat(item.payload["to"])
-    report = build_report(ctx.session, ctx.account.id, first, last, "group",
-                          ZoneInfo(settings.business_hours.timezone))
+    zone = ZoneInfo(settings.business_hours.timezone)
+    # Read, then draw, then write: the handler's own transaction is opened only by the enqueue at the end.
+    clocks = ctx.read(clocks_created(ctx.account.id, first, last, zone))
+    report = report_of(clocks, first, last, "group", zone)
     week = item.payload["week"]
     png = report_png(report, title=f"First-reply SLA, week {week}")
     ctx.enqueue(SLACK_UPLOAD, f"sla:digest-file:{week}", {

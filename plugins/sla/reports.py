@@ -110,18 +110,32 @@ def parse_period(start: str | None, end: str | None, today: date) -> tuple[date,
     return first, last
 
 
+def clocks_created(account_id: int, first: date, last: date, zone: ZoneInfo) -> sa.Select[tuple[SlaClock]]:
+    """The query of the clocks with a target whose tickets were created from ``first`` to ``last`` (local)."""
+    start = datetime.combine(first, time(0), tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
+    return (sa.select(SlaClock).where(SlaClock.account_id == account_id, SlaClock.started_at >= start,
+                                      SlaClock.started_at < end, SlaClock.target_minutes.is_not(None))
+            .order_by(SlaClock.started_at))
+
+
 def build_report(session: Session, account_id: int, first: date, last: date, by: str | None,
                  zone: ZoneInfo) -> dict[str, Any]:
     """The report for tickets created from ``first`` to ``last``, dates in the team's time ``zone``."""
+    check_dimension(by)
+    clocks = list(session.scalars(clocks_created(account_id, first, last, zone)))
+    return report_of(clocks, first, last, by, zone)
+
+
+def check_dimension(by: str | None) -> None:
     if by is not None and by not in DIMENSIONS:
         raise ReportError(f"by must be one of {', '.join(DIMENSIONS)}")
-    start = datetime.combine(first, time(0), tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
-    clocks = list(session.scalars(
-        sa.select(SlaClock).where(SlaClock.account_id == account_id, SlaClock.started_at >= start,
-                                  SlaClock.started_at < end, SlaClock.target_minutes.is_not(None))
-        .order_by(SlaClock.started_at)
-    ))
+
+
+def report_of(clocks: list[SlaClock], first: date, last: date, by: str | None,
+              zone: ZoneInfo) -> dict[str, Any]:
+    """The report's figures for ``clocks`` (already read)."""
+    check_dimension(by)
     groups: dict[str, list[SlaClock]] = defaultdict(list)
     daily: dict[date, list[SlaClock]] = defaultdict(list)
     breaches: dict[str, dict[str, int]] = {name: defaultdict(int) for name in DIMENSIONS}
