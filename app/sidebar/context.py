@@ -156,6 +156,15 @@ def needs_fetch(session: Session, account_id: int, snapshot: TicketSnapshot, now
     return False
 
 
+def is_fresh(session: Session, account_id: int, ticket_id: int, now: datetime, max_age: timedelta) -> bool:
+    """Whether an open of this ticket would be served from the cache without a refresh."""
+    row = session.get(TicketIndex, (account_id, ticket_id))
+    if row is None:
+        return False
+    snapshot = TicketSnapshot(id=ticket_id, requester_id=row.requester_id, organization_id=row.organization_id)
+    return not needs_fetch(session, account_id, snapshot, now, max_age)
+
+
 # --- reading it -----------------------------------------------------------------------------------------
 
 def fetch_ticket(client: Any, ticket_id: int, *, timeout: float) -> dict[str, Any]:

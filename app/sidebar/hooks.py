@@ -7,7 +7,8 @@ requester or organization is not cached gets one background fetch, so the agent'
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.events import Event
@@ -16,6 +17,7 @@ from app.plugins import PluginContext
 from app.sidebar.context import (
     FETCH_KIND,
     fetch_ticket,
+    is_fresh,
     mark_stale,
     needs_fetch,
     record_snapshot,
@@ -39,11 +41,34 @@ def handle_event(event: Event, ctx: PluginContext) -> None:
     if snapshot is None:
         return
     record_snapshot(ctx.session, ctx.account.id, snapshot)
-    if event.type in _WARM_ON and ctx.config.sidebar_warm_cache and needs_fetch(
-            ctx.session, ctx.account.id, snapshot, ctx.now(),
-            timedelta(seconds=ctx.config.sidebar_cache_seconds)):
+    settings = ctx.config
+    if event.type in _WARM_ON and settings.sidebar_warm_cache and needs_fetch(
+            ctx.session, ctx.account.id, snapshot, ctx.now(), timedelta(seconds=settings.sidebar_cache_seconds)) \
+            and _warm_ups.take(ctx.account.id, ctx.now(), settings.sidebar_warm_per_minute):
         key = f"sidebar:warm:{snapshot.id}:{snapshot.requester_id}:{snapshot.organization_id}"
         ctx.enqueue(FETCH_KIND, key, {"ticket_id": snapshot.id}, max_attempts=3)
+
+
+class _PerMinute:
+    """A per-process allowance per account and clock minute (a cap, not a fair share: good enough here)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.used: dict[int, tuple[int, int]] = {}
+
+    def take(self, account_id: int, now: datetime, limit: int) -> bool:
+        minute = int(now.timestamp() // 60)
+        with self.lock:
+            current, count = self.used.get(account_id, (minute, 0))
+            if current != minute:
+                count = 0
+            if count >= limit:
+                return False
+            self.used[account_id] = (minute, count + 1)
+            return True
+
+
+_warm_ups = _PerMinute()
 
 
 def fetch(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any] | None:
@@ -51,6 +76,9 @@ def fetch(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any] | None:
     from app.zendesk import HelpdeskError
 
     ticket_id = int(item.payload["ticket_id"])
+    if is_fresh(ctx.session, ctx.account.id, ticket_id, ctx.now(),
+                timedelta(seconds=ctx.config.sidebar_cache_seconds)):
+        return {"ticket_id": ticket_id, "skipped": "already cached"}  # an open fetched it meanwhile
     try:
         answer = fetch_ticket(ctx.zendesk, ticket_id, timeout=30)
     except HelpdeskError as exc:
