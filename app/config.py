@@ -81,9 +81,9 @@ class Settings(BaseSettings):
     sidebar_cache_seconds: int = Field(default=600, ge=10)
     # Fetch a new ticket's requester and organization when its ticket.created event arrives (one call).
     sidebar_warm_cache: bool = True
-    # At most this many warm-up fetches a minute per account and worker process: in a spike of new tickets
-    # the helpdesk budget goes to routing first; an unwarmed ticket's first open makes the one call itself.
-    sidebar_warm_per_minute: int = Field(default=60, ge=1)
+    # Warm-ups use at most this share of the account's per-minute helpdesk limit (per worker process): in a
+    # spike of new tickets the budget goes to routing first; an unwarmed ticket's first open makes the call.
+    sidebar_warm_share: float = Field(default=0.1, gt=0, le=1)
     # The one helpdesk call an uncached sidebar open may make waits at most this long.
     sidebar_helpdesk_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     sidebar_zaf_sdk_url: str = "https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js"

@@ -13,7 +13,7 @@ Three phases, every open a real ``GET /sidebar/api/tickets/<id>``:
   fetch the requester and organization into the cache), picked up by agents ``--pickup-seconds`` after they
   arrive, and reopened at random while agents work: the p95 that agents feel.
 
-    .venv/bin/python bench/sidebar.py                      # 300 live tickets, 8 agents, PostgreSQL
+    .venv/bin/python bench/sidebar.py                      # 200 live tickets, 8 agents, PostgreSQL
     .venv/bin/python bench/sidebar.py --tickets 100 --database sqlite
 
 Progress goes to stderr; the summary to stdout, its last line one JSON object.
@@ -176,10 +176,10 @@ def live_phase(helpdesk: HelpdeskState, agents: list[Agent], count: int, rate: f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--tickets", type=int, default=300, help="live tickets")
+    parser.add_argument("--tickets", type=int, default=200, help="live tickets")
     parser.add_argument("--cold", type=int, default=40, help="tickets Deskmate never heard of")
     parser.add_argument("--agents", type=int, default=8)
-    parser.add_argument("--rate", type=float, default=5.0, help="live tickets per second")
+    parser.add_argument("--rate", type=float, default=2.0, help="live tickets per second")
     parser.add_argument("--pickup-seconds", type=float, default=3.0,
                         help="an agent opens a ticket this long after it arrived")
     parser.add_argument("--repeats", type=float, default=2.0, help="reopens per first open, on average")

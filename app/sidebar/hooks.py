@@ -44,7 +44,8 @@ def handle_event(event: Event, ctx: PluginContext) -> None:
     settings = ctx.config
     if event.type in _WARM_ON and settings.sidebar_warm_cache and needs_fetch(
             ctx.session, ctx.account.id, snapshot, ctx.now(), timedelta(seconds=settings.sidebar_cache_seconds)) \
-            and _warm_ups.take(ctx.account.id, ctx.now(), settings.sidebar_warm_per_minute):
+            and _warm_ups.take(ctx.account.id, ctx.now(),
+                               max(1, int(ctx.account.rate_limit_per_minute * settings.sidebar_warm_share))):
         key = f"sidebar:warm:{snapshot.id}:{snapshot.requester_id}:{snapshot.organization_id}"
         ctx.enqueue(FETCH_KIND, key, {"ticket_id": snapshot.id}, max_attempts=3)
 
