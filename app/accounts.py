@@ -70,7 +70,7 @@ class _Cache:
 
 
 def _cache(app: Flask) -> _Cache:
-    return app.extensions.setdefault("deskmate.accounts", _Cache())  # type: ignore[no-any-return]
+    return app.extensions.setdefault("deskmate.accounts", _Cache())
 
 
 def _refresh(app: Flask, force: bool = False) -> _Cache:

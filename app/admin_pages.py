@@ -76,7 +76,7 @@ def require_admin_page(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        state = session.get(SESSION_KEY)
+        state: dict[str, int] = session.get(SESSION_KEY) or {}
         account = get_account(state["account_id"]) if state else None
         if account is None or not _token_still_valid(state["token_id"]):
             session.pop(SESSION_KEY, None)

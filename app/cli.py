@@ -16,7 +16,7 @@ from rich.table import Table
 from app import install, migrate, workqueue
 from app.accounts import sync_default_account, upsert_account
 from app.clock import get_clock
-from app.db import storage
+from app.db import rowcount, storage
 from app.models import Account, ApiToken, WorkItem
 from app.plugins import plugin_manager
 from app.web import hash_token
@@ -129,9 +129,9 @@ def tokens_create(name: str, subdomain: str | None) -> None:
 def tokens_revoke(prefix: str) -> None:
     """Revoke the token(s) starting with PREFIX (the first 8 characters are shown by ``list``)."""
     with storage.session() as session:
-        count = session.execute(sa.update(ApiToken).where(ApiToken.prefix == prefix[:8],
-                                                          ApiToken.revoked_at.is_(None))
-                                .values(revoked_at=get_clock().now())).rowcount
+        count = rowcount(session.execute(sa.update(ApiToken).where(ApiToken.prefix == prefix[:8],
+                                                                   ApiToken.revoked_at.is_(None))
+                                         .values(revoked_at=get_clock().now())))
     click.echo(f"revoked {count} token(s)")
 
 

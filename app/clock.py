@@ -43,4 +43,4 @@ def init_app(app: Flask, clock: Clock | None = None) -> None:
 
 
 def get_clock(app: Flask | None = None) -> Clock:
-    return (app or current_app).extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+    return (app or current_app).extensions[EXTENSION_KEY]

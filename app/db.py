@@ -92,7 +92,8 @@ class Storage:
     def _state(app: Flask | None = None) -> _StorageState:
         app = app or current_app
         try:
-            return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+            state: _StorageState = app.extensions[EXTENSION_KEY]
+            return state
         except KeyError:
             raise RuntimeError("Storage is not initialised: call storage.init_app(app) first") from None
 
@@ -154,6 +155,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def table_of(model: type[Base]) -> sa.Table:
+    """A mapped class's table, typed as the Table it is (mypy sees ``__table__`` as a FromClause)."""
+    return model.__table__  # type: ignore[return-value]
+
+
+def rowcount(result: Any) -> int:
+    """Rows an INSERT/UPDATE/DELETE touched (``Result`` is typed without ``rowcount``)."""
+    return int(result.rowcount)
 
 
 def utcnow() -> datetime:

@@ -148,8 +148,9 @@ class TicketSnapshot:
     @classmethod
     def from_trigger(cls, ticket: dict[str, Any]) -> TicketSnapshot:
         """Parse the ``ticket`` object of Deskmate's trigger payload (placeholders render as strings)."""
-        requester = ticket.get("requester") if isinstance(ticket.get("requester"), dict) else {}
-        organization = ticket.get("organization") if isinstance(ticket.get("organization"), dict) else {}
+        raw_requester, raw_organization = ticket.get("requester"), ticket.get("organization")
+        requester: dict[str, Any] = raw_requester if isinstance(raw_requester, dict) else {}
+        organization: dict[str, Any] = raw_organization if isinstance(raw_organization, dict) else {}
         detail = dict(ticket)
         detail.setdefault("requester_id", requester.get("id"))
         detail.setdefault("organization_id", organization.get("id"))
@@ -168,11 +169,12 @@ class TicketSnapshot:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TicketSnapshot:
-        values = dict(data)
+        values: dict[str, Any] = dict(data)
         values["tags"] = tuple(values.get("tags") or ())
         values["created_at"] = _parse_time(values.get("created_at"))
         values["updated_at"] = _parse_time(values.get("updated_at"))
-        return cls(**{name: values.get(name) for name in cls.__dataclass_fields__ if name in values})
+        known: dict[str, Any] = {name: values.get(name) for name in cls.__dataclass_fields__ if name in values}
+        return cls(**known)
 
 
 def _replace(snapshot: TicketSnapshot, **changes: Any) -> TicketSnapshot:

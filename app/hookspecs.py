@@ -79,7 +79,7 @@ def register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def sidebar_panels(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:  # type: ignore[empty-body]
+def sidebar_panels(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:
     """Return this plugin's panel for the agent's sidebar (a JSON-able dict), or None to show nothing.
 
     Called on every sidebar open: read from the database only; at most one helpdesk call for the whole page

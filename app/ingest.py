@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
+from app.db import table_of
 from app.models import InboundEvent
 
 COLUMNS = ("account_id", "source", "event_type", "ticket_id", "event_key", "invocation_id", "payload",
@@ -87,7 +88,7 @@ class GroupCommitter:
             if invocation:
                 invocations.add((key[0], invocation))
             rows.append({name: pending.values[name] for name in COLUMNS})
-        table = InboundEvent.__table__
+        table = table_of(InboundEvent)
         statement = postgresql.insert(table).on_conflict_do_nothing().returning(table.c.account_id,
                                                                                  table.c.event_key)
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -102,7 +103,7 @@ def single_insert(engine: Engine, values: dict[str, Any]) -> bool:
     """Insert one event in its own transaction (SQLite, where one process writes at a time anyway)."""
     from sqlalchemy.dialects import sqlite
 
-    table = InboundEvent.__table__
+    table = table_of(InboundEvent)
     parameters = {name: sa.bindparam(name, type_=table.c[name].type) for name in COLUMNS}
     statement = sqlite.insert(table).values(parameters).on_conflict_do_nothing().returning(table.c.id)
     with engine.begin() as connection:

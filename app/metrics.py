@@ -33,6 +33,6 @@ def render(extra_state: dict[str, int] | None = None, events_pending: int | None
         EVENTS_PENDING.set(events_pending)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry)
     return generate_latest()

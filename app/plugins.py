@@ -12,11 +12,11 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Blueprint, Flask, current_app
 from pydantic import BaseModel, ValidationError
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from app import hookspecs, metrics, workqueue
 from app.accounts import AccountView
 from app.clock import get_clock
 from app.config import ConfigError
-from app.db import storage
+from app.db import rowcount, storage
 from app.models import InboundEvent
 
 EXTENSION_KEY = "deskmate.plugins"
@@ -112,7 +112,7 @@ class PluginContext:
             payload={"ticket": ticket, "ticket_id": ticket_id, "data": data, "time": self.now().isoformat()},
             state="pending", attempts=0, received_at=self.now(), next_attempt_at=self.now(),
         ).on_conflict_do_nothing()
-        return bool(self.session.execute(insert).rowcount)
+        return rowcount(self.session.execute(insert)) > 0
 
     def result_of(self, key: str) -> dict[str, Any] | None:
         """The result of a done work item of this account (e.g. the Slack message to reply under)."""
@@ -188,7 +188,7 @@ class PluginManager:
         pm.check_pending()  # a misspelt hook name fails at start-up, not silently
         plugin_settings: dict[str, BaseModel] = {}
         for impl in pm.hook.settings_model.get_hookimpls():
-            model = impl.function()
+            model = cast(type[BaseModel], impl.function())
             try:
                 plugin_settings[impl.plugin_name] = model.model_validate(
                     settings.plugin_settings.get(impl.plugin_name, {}))
@@ -199,14 +199,14 @@ class PluginManager:
             raise ConfigError(f"settings given for plugins that are not enabled: {', '.join(sorted(unknown))}")
         app.extensions[EXTENSION_KEY] = _State(pm, order, plugin_settings)
         for impl in pm.hook.register_routes.get_hookimpls():
-            blueprints = impl.function()
+            blueprints = cast(Blueprint | list[Blueprint], impl.function())
             for blueprint in blueprints if isinstance(blueprints, list) else [blueprints]:
                 app.register_blueprint(blueprint)
 
     @staticmethod
     def state(app: Flask | None = None) -> _State:
         try:
-            return (app or current_app).extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+            return (app or current_app).extensions[EXTENSION_KEY]
         except KeyError:
             raise RuntimeError("PluginManager is not initialised: call plugin_manager.init_app(app)") from None
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from app.db import table_of
 from app.models import RateBucket
 
 
@@ -105,7 +106,7 @@ class RateBudget:
             return
         with self.engine.begin() as connection:
             self._ensure_row(connection)
-            table = RateBucket.__table__
+            table = table_of(RateBucket)
             connection.execute(
                 sa.update(table)
                 .where(table.c.account_id == self.account_id, table.c.api == self.api,
@@ -153,7 +154,7 @@ class RateBudget:
         """Take a token if one is there; otherwise say how many seconds until one will be, and if blocked."""
         if self.engine.dialect.name == "sqlite":
             return self._try_take_in_process()
-        table = RateBucket.__table__
+        table = table_of(RateBucket)
         with self.engine.begin() as connection:
             self._ensure_row(connection)
             row = connection.execute(

@@ -69,7 +69,7 @@ class SlackClients:
                                          ShortRateLimitRetryHandler()]
                 state["clients"] = {k: v for k, v in state["clients"].items() if k[0] != account.id}
                 state["clients"][key] = client
-            return client  # type: ignore[no-any-return]
+            return client
 
     def has_slack(self, account: AccountView, app: Flask | None = None) -> bool:
         return bool(account_secrets(app or current_app, account.id).slack_bot_token)

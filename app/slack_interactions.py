@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, current_app, request
-from slack_sdk.signature import SignatureVerifier
+from slack_sdk.signature import Clock, SignatureVerifier
 
 from app import metrics
 from app.accounts import account_secrets, find_by_slack_team
@@ -58,7 +58,7 @@ def interactions() -> Any:
     return "", 200
 
 
-class _SlackClock:
+class _SlackClock(Clock):
     """The verifier's clock, taken from the app's clock so that tests can move time."""
 
     def __init__(self, now: float) -> None:

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 from app import metrics, workqueue
 from app.accounts import active_accounts, get_account
 from app.clock import get_clock
-from app.db import storage
+from app.db import storage, table_of
 from app.effects import core_handlers
 from app.events import EventError, event_from_row
 from app.models import InboundEvent, WorkerHeartbeat
@@ -63,7 +63,7 @@ class Worker:
         return len(ids)
 
     def _claim_events(self, limit: int) -> list[int]:
-        table = InboundEvent.__table__
+        table = table_of(InboundEvent)
         now = self.now()
         due = (
             sa.select(table.c.id)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from app.db import rowcount, table_of
 from app.models import WorkItem
 
 PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
@@ -153,14 +154,14 @@ def enqueue(
         )
         .on_conflict_do_nothing()
     )
-    return bool(session.execute(statement).rowcount)
+    return rowcount(session.execute(statement)) > 0
 
 
 def claim(
     engine: Engine, *, worker_id: str, now: datetime, lease_seconds: float, limit: int
 ) -> list[ClaimedItem]:
     """Claim up to ``limit`` due items (pending and due, or running with an expired lease)."""
-    w = WorkItem.__table__
+    w = table_of(WorkItem)
     dependency = sa.alias(w, "dependency")
     prerequisite_done = sa.exists().where(
         dependency.c.account_id == w.c.account_id,
@@ -225,7 +226,7 @@ def finish(
     max_attempts: int | None = None,
 ) -> str:
     """Record an item's outcome and return its new state. Only the worker holding the lease may finish it."""
-    w = WorkItem.__table__
+    w = table_of(WorkItem)
     mine = sa.and_(w.c.id == item_id, w.c.state == RUNNING, w.c.locked_by == worker_id)
     release = {"locked_by": None, "locked_until": None, "updated_at": now}
     with engine.begin() as connection:
@@ -246,7 +247,7 @@ def finish(
             error = outcome.error if isinstance(outcome, (Fail, Retry)) else "failed"
             values = {**release, "state": FAILED, "last_error": error, "finished_at": now}
             new_state = FAILED
-        changed = connection.execute(sa.update(w).where(mine).values(**values)).rowcount
+        changed = rowcount(connection.execute(sa.update(w).where(mine).values(**values)))
         if not changed:
             return "lost"
         if new_state == FAILED:
@@ -256,9 +257,9 @@ def finish(
 
 def _fail_dependents(connection: Connection, item_id: int, now: datetime) -> None:
     """Items waiting on a failed item can never run; fail them too, visibly, so nothing waits forever."""
-    w = WorkItem.__table__
+    w = table_of(WorkItem)
     failed = connection.execute(sa.select(w.c.account_id, w.c.idempotency_key).where(w.c.id == item_id)).one()
-    pending = [failed]
+    pending: list[tuple[int, str]] = [(failed.account_id, failed.idempotency_key)]
     while pending:
         account_id, key = pending.pop()
         rows = connection.execute(
@@ -276,7 +277,7 @@ def result_of(session: Session, account_id: int, key: str) -> dict[str, Any] | N
     Read in the caller's transaction: on SQLite a second connection would wait for the write lock that the
     caller's own transaction may hold.
     """
-    w = WorkItem.__table__
+    w = table_of(WorkItem)
     row = session.execute(
         sa.select(w.c.result).where(w.c.account_id == account_id, w.c.idempotency_key == key, w.c.state == DONE)
     ).first()
@@ -289,7 +290,7 @@ def retry_failed(session: Session, *, account_id: int, item_ids: Iterable[int] |
     if item_ids is not None:
         statement = statement.where(WorkItem.id.in_(list(item_ids)))
     statement = statement.values(state=PENDING, attempts=0, next_attempt_at=now, updated_at=now, finished_at=None)
-    return session.execute(statement).rowcount
+    return rowcount(session.execute(statement))
 
 
 def counts_by_state(session: Session, account_id: int | None = None) -> dict[str, int]:

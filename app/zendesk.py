@@ -139,7 +139,7 @@ class ZendeskClients:
         with state["lock"]:
             client = state["clients"].get(cache_key)
             if client is not None:
-                return client  # type: ignore[no-any-return]
+                return client
             settings = app.config["DESKMATE"]
             secrets = account_secrets(app, account.id)
             if not (secrets.zendesk_email and secrets.zendesk_api_token):
