@@ -95,10 +95,8 @@ def run_backfill(ctx: PluginContext, *, dry_run: bool, since_days: int, limit: i
             tally["helpdesk calls"] += fetched.calls
             fetching.store(ctx, fetched)
             for ticket in todo:
-                row = decide.decision_row(ctx, ticket, create=True)
-                assert row is not None
-                decide.route(ctx, row, final=True, rules=rules)
-                _count(tally, row)
+                outcome = decide.route(ctx, decide.new_row(ctx, ticket), final=True, rules=rules)
+                _count(tally, outcome.decision)
             if dry_run:
                 ctx.session.rollback()
             else:

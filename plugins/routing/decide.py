@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import inspect
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.effects import TICKET_UPDATE
@@ -34,7 +35,7 @@ WAITING, PENDING, APPLIED, UNCHANGED, FAILED, SKIPPED = (
 
 @dataclass(frozen=True)
 class Outcome:
-    """What ``route`` did: ``decided`` (a new version), ``same`` (nothing new) or ``waiting``."""
+    """What ``route`` did: ``decided`` (a new version), ``same`` (nothing new), ``waiting`` or ``duplicate``."""
 
     state: str
     decision: RoutingDecision
@@ -49,16 +50,29 @@ def _insert(ctx: PluginContext) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(RoutingDecision)
 
 
-def decision_row(ctx: PluginContext, ticket: TicketSnapshot, *, create: bool) -> RoutingDecision | None:
-    """The ticket's decision row, locked for this transaction (created in ``waiting`` when asked)."""
-    if create:
-        ctx.session.execute(_insert(ctx).values(
-            account_id=ctx.account.id, ticket_id=ticket.id, version=0, status=WAITING, tags=[], changes={},
-            snapshot=ticket.to_dict(), snapshot_updated_at=ticket.updated_at, created_at=ctx.now(),
-        ).on_conflict_do_nothing())
+def new_row(ctx: PluginContext, ticket: TicketSnapshot) -> RoutingDecision:
+    """A decision row for a ticket never seen, not stored yet: ``route`` stores it once decided."""
+    return RoutingDecision(account_id=ctx.account.id, ticket_id=ticket.id, version=0, status=WAITING, tags=[],
+                           changes={}, snapshot=ticket.to_dict(), snapshot_updated_at=ticket.updated_at,
+                           created_at=ctx.now())
+
+
+def stored_row(ctx: PluginContext, ticket_id: int) -> RoutingDecision | None:
+    """The ticket's decision row, locked for this transaction."""
     return ctx.session.scalar(sa.select(RoutingDecision).where(
-        RoutingDecision.account_id == ctx.account.id, RoutingDecision.ticket_id == ticket.id,
+        RoutingDecision.account_id == ctx.account.id, RoutingDecision.ticket_id == ticket_id,
     ).with_for_update())
+
+
+def _store(ctx: PluginContext, row: RoutingDecision) -> bool:
+    """Insert a new row (one statement); False when another delivery of the ticket stored one first."""
+    if inspect(row).persistent:
+        return True
+    values = {column.key: getattr(row, column.key) for column in RoutingDecision.__table__.columns
+              if column.key != "id"}
+    inserted = ctx.session.execute(_insert(ctx).values(**values).on_conflict_do_nothing(
+        index_elements=["account_id", "ticket_id"]).returning(RoutingDecision.id)).first()
+    return inserted is not None
 
 
 def _is_newer(ticket: TicketSnapshot, row: RoutingDecision) -> bool:
@@ -72,14 +86,15 @@ def on_ticket_event(event: Event, ctx: PluginContext) -> None:
     ticket = event.ticket
     if ticket is None:
         return
-    routable = event.type == "ticket.created" or event.type in RECHECK_EVENTS
-    row = decision_row(ctx, ticket, create=False)
+    open_statuses = settings_of(ctx).open_statuses
+    # A new ticket is decided and stored with one insert; only a redelivery finds a row already there.
+    created = event.type == "ticket.created" and ticket.status in open_statuses
+    if created and route(ctx, new_row(ctx, ticket)).state != "duplicate":
+        return
+    row = stored_row(ctx, ticket.id)
     if row is None:
-        if not routable or ticket.status not in settings_of(ctx).open_statuses:
-            return
-        row = decision_row(ctx, ticket, create=True)
-        assert row is not None
-        route(ctx, row)
+        if event.type in RECHECK_EVENTS and ticket.status in open_statuses:
+            route(ctx, new_row(ctx, ticket))  # a ticket older than Deskmate, changed now: route it too
         return
     if not _is_newer(ticket, row):
         return  # an older state than the one already seen: it must not undo anything
@@ -88,26 +103,32 @@ def on_ticket_event(event: Event, ctx: PluginContext) -> None:
     if row.status == WAITING or event.type not in RECHECK_EVENTS:
         return  # a waiting ticket is decided on this newer snapshot by its classification
     moved = (before.organization_id, before.requester_id) != (ticket.organization_id, ticket.requester_id)
-    if moved and ticket.status in settings_of(ctx).open_statuses:
+    if moved and ticket.status in open_statuses:
         route(ctx, row)
 
 
 def route(ctx: PluginContext, row: RoutingDecision, *, final: bool = False,
           rules: RuleSet | None = None) -> Outcome:
-    """Classify the row's ticket and act on the outcome; ``final`` decides even on incomplete data."""
+    """Classify the row's ticket and act on the outcome; ``final`` decides even on incomplete data.
+
+    A row not stored yet is inserted here; if another delivery stored the ticket's row first, nothing is
+    done and the outcome is ``duplicate``.
+    """
     rules = rules or rules_for(ctx)
     ticket = TicketSnapshot.from_dict(row.snapshot)
     facts = directory.facts_for(ctx.session, ctx.account.id, ticket, rules)
     result = rules.classify(facts, final=final)
-    needs_groups = bool(rules.group_names()) and not groups.known(ctx.session, ctx.account.id)
-    if isinstance(result, NeedsData) or (needs_groups and not final):
+    group_index = groups.index(ctx.session, ctx.account.id, settings_of(ctx).default_group)
+    if isinstance(result, NeedsData) or (rules.group_names() and not group_index.known and not final):
         return _wait(ctx, row)
     assert isinstance(result, Classification)
-    return _decide(ctx, row, ticket, result, facts.organization.id if facts.organization else None)
+    return _decide(ctx, row, ticket, result, facts.organization.id if facts.organization else None, group_index)
 
 
 def _wait(ctx: PluginContext, row: RoutingDecision) -> Outcome:
     row.status = WAITING
+    if not _store(ctx, row):
+        return Outcome("duplicate", row)
     # One classification per decision version: several events for a waiting ticket share it.
     ctx.enqueue(CLASSIFY, f"routing:classify:{row.ticket_id}:{row.version + 1}", {"ticket_id": row.ticket_id},
                 coalesce=True)
@@ -115,18 +136,16 @@ def _wait(ctx: PluginContext, row: RoutingDecision) -> Outcome:
 
 
 def _decide(ctx: PluginContext, row: RoutingDecision, ticket: TicketSnapshot, result: Classification,
-            organization_id: int | None) -> Outcome:
+            organization_id: int | None, group_index: groups.GroupIndex) -> Outcome:
     segment = result.segment
-    group_id = None
-    if segment.group:
-        group_id = groups.by_name(ctx.session, ctx.account.id).get(segment.group.lower())
+    group_id = group_index.resolve(segment.group)
     tags = sorted(segment.tags)
     same = (row.version > 0 and row.status != WAITING and row.segment == segment.name
             and row.group_id == group_id and row.priority == segment.priority
             and sorted(row.tags or []) == tags)
     if same:
         return Outcome("same", row)
-    changes, note = _changes(ctx, row, ticket, segment.priority, tags, group_id, segment.group)
+    changes, note = _changes(row, ticket, segment.priority, tags, group_id, segment.group, group_index)
     if ticket.status not in settings_of(ctx).open_statuses:
         changes, note = {}, f"not applied: the ticket is {ticket.status}"
     row.version += 1
@@ -138,18 +157,21 @@ def _decide(ctx: PluginContext, row: RoutingDecision, ticket: TicketSnapshot, re
     if changes:
         row.status, row.applied_at = PENDING, None
         row.apply_key = f"routing:apply:{ticket.id}:{row.version}"
-        ctx.enqueue(TICKET_UPDATE, row.apply_key, {"ticket_id": ticket.id, "ticket": changes}, coalesce=True)
     else:
         row.status = SKIPPED if ticket.status not in settings_of(ctx).open_statuses else UNCHANGED
         row.apply_key, row.applied_at = None, ctx.now()
+    if not _store(ctx, row):
+        return Outcome("duplicate", row)
+    if row.apply_key:
+        ctx.enqueue(TICKET_UPDATE, row.apply_key, {"ticket_id": ticket.id, "ticket": changes}, coalesce=True)
     ctx.emit(ROUTED_EVENT, routed_data(row, ticket), key=f"routed:{ticket.id}:{row.version}",
              ticket=ticket.to_dict())
     return Outcome("decided", row)
 
 
-def _changes(ctx: PluginContext, row: RoutingDecision, ticket: TicketSnapshot, priority: str | None,
-             tags: list[str], group_id: int | None,
-             group_name: str | None) -> tuple[dict[str, Any], str | None]:
+def _changes(row: RoutingDecision, ticket: TicketSnapshot, priority: str | None, tags: list[str],
+             group_id: int | None, group_name: str | None,
+             group_index: groups.GroupIndex) -> tuple[dict[str, Any], str | None]:
     """The ticket fields to send, and a note on anything deliberately left alone."""
     changes: dict[str, Any] = {}
     notes = []
@@ -157,9 +179,8 @@ def _changes(ctx: PluginContext, row: RoutingDecision, ticket: TicketSnapshot, p
         notes.append(f"no group named {group_name!r} in the helpdesk: group left as it is")
     elif group_id is not None and ticket.group_id != group_id:
         ours = row.group_id if row.version > 0 else None  # routing's own earlier choice is not an agent's
-        defaults = groups.default_ids(ctx.session, ctx.account.id, settings_of(ctx).default_group)
         movable = ticket.assignee_id is None and (
-            ticket.group_id is None or ticket.group_id == ours or ticket.group_id in defaults)
+            ticket.group_id is None or ticket.group_id == ours or ticket.group_id in group_index.default_ids)
         if movable:
             changes["group_id"] = group_id
         else:

@@ -7,12 +7,14 @@ every ``groups_refresh_seconds``; between fetches a name resolves from the table
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from plugins.routing import cache
 from plugins.routing.models import RoutingGroup, RoutingSync
 
 STREAM = "groups"
@@ -29,6 +31,40 @@ def sync_row(session: Session, account_id: int, stream: str) -> RoutingSync:
     return row
 
 
+@dataclass(frozen=True)
+class GroupIndex:
+    """The cached groups of an account, as one decision needs them (read with one query)."""
+
+    known: bool  # the list has been fetched at least once
+    ids_by_name: dict[str, int]  # lower-cased name -> id, groups deleted in the helpdesk left out
+    default_ids: frozenset[int]  # groups that count as "not routed yet"
+
+    def resolve(self, name: str | None) -> int | None:
+        return self.ids_by_name.get(name.lower()) if name else None
+
+
+def index(session: Session, account_id: int, default_group: str | None) -> GroupIndex:
+    """The account's groups; ``default_group`` names the catch-all group (else the helpdesk's default).
+
+    Kept for ``cache.TTL_SECONDS`` once known, so that a burst of tickets reads the group list once.
+    """
+    loaded = cache.get(f"groups:{default_group or ''}", account_id,
+                       lambda: _index(session, account_id, default_group), keep=lambda found: found.known)
+    return loaded
+
+
+def _index(session: Session, account_id: int, default_group: str | None) -> GroupIndex:
+    rows = session.execute(sa.select(RoutingGroup.name, RoutingGroup.group_id, RoutingGroup.is_default).where(
+        RoutingGroup.account_id == account_id, RoutingGroup.deleted.is_(False))).all()
+    by_name = {name.lower(): group_id for name, group_id, _ in rows}
+    if default_group:
+        defaults = {group_id for name, group_id, _ in rows if name.lower() == default_group.lower()}
+    else:
+        defaults = {group_id for _, group_id, is_default in rows if is_default}
+    return GroupIndex(known=bool(rows) or known(session, account_id), ids_by_name=by_name,
+                      default_ids=frozenset(defaults))
+
+
 def known(session: Session, account_id: int) -> bool:
     """True once the group list has been fetched at least once."""
     return session.scalar(sa.select(RoutingSync.synced_at).where(
@@ -37,27 +73,7 @@ def known(session: Session, account_id: int) -> bool:
 
 def by_name(session: Session, account_id: int) -> dict[str, int]:
     """Group ids by lower-cased name (groups deleted in the helpdesk left out)."""
-    rows = session.execute(sa.select(RoutingGroup.name, RoutingGroup.group_id).where(
-        RoutingGroup.account_id == account_id, RoutingGroup.deleted.is_(False))).all()
-    return {name.lower(): group_id for name, group_id in rows}
-
-
-def name_of(session: Session, account_id: int, group_id: int | None) -> str | None:
-    if group_id is None:
-        return None
-    return session.scalar(sa.select(RoutingGroup.name).where(RoutingGroup.account_id == account_id,
-                                                             RoutingGroup.group_id == group_id))
-
-
-def default_ids(session: Session, account_id: int, default_group: str | None) -> set[int]:
-    """The groups that count as "not routed yet": the configured default group, else the helpdesk's."""
-    query = sa.select(RoutingGroup.group_id).where(RoutingGroup.account_id == account_id,
-                                                   RoutingGroup.deleted.is_(False))
-    if default_group:
-        query = query.where(sa.func.lower(RoutingGroup.name) == default_group.lower())
-    else:
-        query = query.where(RoutingGroup.is_default.is_(True))
-    return set(session.scalars(query))
+    return index(session, account_id, None).ids_by_name
 
 
 def fetch(ctx: Any) -> list[dict[str, Any]]:
@@ -106,3 +122,4 @@ def store(session: Session, account_id: int, groups: Iterable[dict[str, Any]], n
             row.deleted, row.refreshed_at = True, now
     sync = sync_row(session, account_id, STREAM)
     sync.synced_at, sync.last_error = now, None
+    cache.invalidate_prefix("groups:", account_id)

@@ -132,10 +132,8 @@ def _toml_lines(text: str) -> dict[Path, int]:
             continue
         if line.startswith("["):
             parts = [part.strip().strip('"') for part in line.strip("[] ").split(".")]
-            if parts[0] == "rules" and rule_index >= 0:
-                table = ("rules", rule_index, *parts[1:])
-            else:
-                table = tuple(parts)
+            in_rule = parts[0] == "rules" and rule_index >= 0
+            table = ("rules", rule_index, *parts[1:]) if in_rule else tuple(parts)
             lines.setdefault(table, number)
             continue
         key = re.match(r'^"?([\w.-]+)"?\s*=', line)

@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from plugins.routing import cache
 from plugins.routing.models import RoutingRuleSet
 from plugins.routing.rules import RuleSet
 from plugins.routing.rules_source import RuleProblem, RulesError, parse_rules
@@ -63,11 +64,18 @@ def stored(session: Session, account_id: int) -> RoutingRuleSet | None:
 
 
 def load_rules(session: Session, account_id: int, rules_file: str) -> RuleSet:
-    """The account's current rules."""
-    row = stored(session, account_id)
-    if row is None:
+    """The account's current rules (those saved through the admin API seen within ``cache.TTL_SECONDS``)."""
+
+    def saved() -> tuple[int, str, str] | None:
+        row = session.execute(sa.select(RoutingRuleSet.version, RoutingRuleSet.text, RoutingRuleSet.format)
+                              .where(RoutingRuleSet.account_id == account_id)).first()
+        return (row.version, row.text, row.format) if row is not None else None
+
+    found = cache.get("rules", account_id, saved)
+    if found is None:
         return load_file(rules_file)
-    return _cached(("db", account_id, row.version), row.text, row.format, f"v{row.version}")
+    version, text, fmt = found
+    return _cached(("db", account_id, version), text, fmt, f"v{version}")
 
 
 def save_rules(session: Session, account_id: int, text: str, fmt: str, *, now: datetime,
@@ -84,4 +92,5 @@ def save_rules(session: Session, account_id: int, text: str, fmt: str, *, now: d
         row.text, row.format, row.version, row.updated_at, row.updated_by = (
             text, fmt, row.version + 1, now, updated_by)
     session.flush()
+    cache.invalidate("rules", account_id)
     return _cached(("db", account_id, row.version), text, fmt, f"v{row.version}"), row.version
