@@ -28,7 +28,7 @@ def int_field(body: dict[str, Any], name: str, *, required: bool = True) -> int 
         if required:
             raise FeatureRequestError(f"{name} is required")
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= records.MAX_HELPDESK_ID:
         raise FeatureRequestError(f"{name} must be a positive integer")
     return value
 
@@ -98,6 +98,8 @@ def link(ctx: PluginContext, request: FeatureRequest, body: dict[str, Any], *, v
 
 
 def unlink(ctx: PluginContext, request: FeatureRequest, ticket_id: int) -> dict[str, Any]:
+    if not 0 < ticket_id <= records.MAX_HELPDESK_ID:
+        raise FeatureRequestError(f"ticket {ticket_id} is not linked to feature request {request.id}", 404)
     removed = links.unlink_ticket(ctx.session, request, ticket_id, ctx.now())
     if not removed:
         raise FeatureRequestError(f"ticket {ticket_id} is not linked to feature request {request.id}", 404)

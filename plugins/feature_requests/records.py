@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from plugins.feature_requests.models import STATUSES, FeatureRequest, Link, RequesterCache, StatusChange
 
 SORTS = ("demand", "newest", "updated", "title")
+MAX_REQUEST_ID = 2**31 - 1  # an INTEGER primary key
+MAX_HELPDESK_ID = 2**63 - 1  # helpdesk ids are BIGINT
 
 
 class FeatureRequestError(ValueError):
@@ -34,6 +36,8 @@ def get(session: Session, account_id: int, feature_request_id: int) -> FeatureRe
     Raises:
         FeatureRequestError: 404 when the account has no such request.
     """
+    if not 0 < feature_request_id <= MAX_REQUEST_ID:
+        raise FeatureRequestError(f"feature request {feature_request_id} does not exist", 404)
     found = session.scalar(sa.select(FeatureRequest).where(FeatureRequest.account_id == account_id,
                                                            FeatureRequest.id == feature_request_id))
     if found is None:

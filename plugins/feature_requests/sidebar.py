@@ -50,7 +50,7 @@ def suggestions() -> Any:
     ctx = context()
     ticket = request.args.get("ticket_id", "")
     linked = [r.id for r in links.requests_of_ticket(ctx.session, ctx.account.id, int(ticket))] \
-        if ticket.isdigit() else []
+        if ticket.isdigit() and int(ticket) <= records.MAX_HELPDESK_ID else []
     return {"suggestions": actions.suggestions(ctx, text, exclude=linked)}
 
 
@@ -58,7 +58,10 @@ def suggestions() -> Any:
 @require_sidebar_session
 def ticket_panel(ticket_id: int) -> Any:
     """The requests a ticket is linked to, and suggestions for ``subject``."""
-    return actions.panel(context(), ticket_id, request.args.get("subject"))
+    subject = request.args.get("subject")
+    if subject is not None and len(subject) > 2000:
+        return json_error(400, "subject is longer than 2000 characters")
+    return actions.panel(context(), min(ticket_id, records.MAX_HELPDESK_ID), subject)
 
 
 @bp.post("/link")

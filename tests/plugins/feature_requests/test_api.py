@@ -138,3 +138,13 @@ def test_suggestions_rank_similar_requests_first(new_request, api):
     body = api("GET", "/suggestions?text=playlist with my friend")[1]
     assert body["suggestions"][0]["id"] == playlists
     assert api("GET", "/suggestions?text=" + "x" * 2001)[0] == 400
+
+
+def test_out_of_range_ids_are_4xx_not_errors(api, new_request):
+    request_id = new_request()
+    huge = 10**20
+    assert api("GET", f"/{huge}")[0] == 404
+    assert api("DELETE", f"/{request_id}/links/{huge}")[0] == 404
+    assert api("POST", f"/{request_id}/links", json={"ticket_id": huge})[0] == 400
+    assert api("POST", f"/{request_id}/merge", json={"into": 2**40})[0] == 404
+    assert api("GET", "?limit=abc")[0] == 400
