@@ -241,8 +241,11 @@ def main() -> None:
                 url, headers_sent, 1, args.connections)
         rates: dict[str, list[float]] = {name: [] for name in targets}
         cpu: dict[str, list[float]] = {name: [] for name in targets}
+        names = list(targets)
         for round_number in range(args.rounds):
-            for name, (url, headers_sent) in targets.items():
+            # Each round starts with another endpoint, so that no endpoint always follows the same one.
+            for name in names[round_number % 3:] + names[:round_number % 3]:
+                url, headers_sent = targets[name]
                 cpu_before = server_cpu_seconds(gunicorn.pid)
                 rate = (run_wrk(wrk, url, headers_sent, args.seconds, args.connections) if wrk
                         else run_python(url, headers_sent, args.seconds, args.connections))
