@@ -120,7 +120,7 @@ def cold_phase(helpdesk: HelpdeskState, agents: list[Agent], count: int) -> tupl
 
 
 def live_phase(helpdesk: HelpdeskState, agents: list[Agent], count: int, rate: float, pickup: float,
-               repeats: float, seed: int) -> tuple[dict, dict, dict]:
+               repeats: float, think_seconds: float, seed: int) -> tuple[dict, dict, dict]:
     """Tickets arriving by webhook; agents pick each up after ``pickup`` s and reopen earlier ones."""
     rng = random.Random(seed)
     arrived: list[tuple[float, int]] = []
@@ -144,6 +144,7 @@ def live_phase(helpdesk: HelpdeskState, agents: list[Agent], count: int, rate: f
     queue_position = [0]
 
     def work(agent: Agent) -> None:
+        think = random.Random(id(agent))
         while True:
             with lock:
                 now = time.monotonic()
@@ -156,14 +157,16 @@ def live_phase(helpdesk: HelpdeskState, agents: list[Agent], count: int, rate: f
                 result = agent.open(ticket)
                 with lock:
                     first.append(result)
-            elif opened and rng.random() < repeats / (1 + repeats):
-                result = agent.open(rng.choice(opened[-50:]))
+            elif opened and think.random() < repeats / (1 + repeats):
+                result = agent.open(think.choice(opened[-50:]))
                 with lock:
                     again.append(result)
             elif done.is_set() and queue_position[0] >= len(arrived):
                 return
             else:
-                time.sleep(0.05)  # an agent between tickets
+                time.sleep(0.05)  # nothing to pick up yet
+                continue
+            time.sleep(think.uniform(0.5, 1.5) * think_seconds)  # a human reads the sidebar before the next
 
     producer = threading.Thread(target=produce, daemon=True)
     producer.start()
@@ -183,6 +186,7 @@ def main() -> None:
     parser.add_argument("--pickup-seconds", type=float, default=3.0,
                         help="an agent opens a ticket this long after it arrived")
     parser.add_argument("--repeats", type=float, default=2.0, help="reopens per first open, on average")
+    parser.add_argument("--think-seconds", type=float, default=1.0, help="an agent's pause between opens")
     parser.add_argument("--latency-ms", type=int, default=150)
     parser.add_argument("--rate-limit", type=int, default=2500, help="helpdesk requests per minute")
     parser.add_argument("--web-workers", type=int, default=4)
@@ -222,7 +226,8 @@ def main() -> None:
         progress(json.dumps(cold_again))
         before = helpdesk.stats.snapshot()["by_endpoint"].get(SHOW_TICKET, 0)
         live_first, live_again, live_all = live_phase(helpdesk, agents, args.tickets, args.rate,
-                                                      args.pickup_seconds, args.repeats, seed=7)
+                                                      args.pickup_seconds, args.repeats, args.think_seconds,
+                                                      seed=7)
         fetches = helpdesk.stats.snapshot()["by_endpoint"].get(SHOW_TICKET, 0) - before
         for row in (live_first, live_again, live_all):
             progress(json.dumps(row))

@@ -15,9 +15,10 @@ Where it comes from, cheapest first:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask
@@ -30,6 +31,7 @@ from app.events import TicketSnapshot
 from app.sidebar.models import DirectoryRecord, TicketIndex
 
 FETCH_KIND = "sidebar.fetch_ticket"
+T = TypeVar("T")
 RECENT_LIMIT = 5
 # Ticket fields the index keeps in columns (the rest stays in ``data``).
 _COLUMNS = ("subject", "status", "priority", "requester_id", "organization_id", "group_id")
@@ -190,11 +192,12 @@ def fetch_ticket(client: Any, ticket_id: int, *, timeout: float) -> dict[str, An
     return answer
 
 
-def open_ticket(app: Flask, account: AccountView, ticket_id: int, now: datetime) -> TicketContext:
-    """Gather an open ticket's context: from the cache, else with one helpdesk call.
+def open_ticket(app: Flask, account: AccountView, ticket_id: int, now: datetime,
+                finish: Callable[[Session, TicketContext], T]) -> T:
+    """Gather an open ticket's context (from the cache, else with one helpdesk call), then ``finish`` it.
 
-    No database transaction is held while the helpdesk is called (on SQLite it would hold the write lock
-    that the shared rate budget needs).
+    A cached open is one transaction: the cache read and ``finish`` (the panels) share it. No transaction is
+    held while the helpdesk is called (on SQLite it would hold the write lock the shared rate budget needs).
 
     Raises:
         TicketUnavailable: the ticket is not cached and the helpdesk could not (or would not) give it.
@@ -203,9 +206,11 @@ def open_ticket(app: Flask, account: AccountView, ticket_id: int, now: datetime)
 
     with storage.session(app) as session:
         context, known = _from_cache(app, session, account, ticket_id, now)
-    if context is None:
-        context = _fetch_now(app, account, ticket_id, now, known)
-    return context
+        if context is not None:
+            return finish(session, context)
+    context = _fetch_now(app, account, ticket_id, now, known)
+    with storage.session(app) as session:
+        return finish(session, context)
 
 
 def _from_cache(app: Flask, session: Session, account: AccountView, ticket_id: int,

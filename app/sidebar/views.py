@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 import jinja2
 from flask import Blueprint, Response, current_app, g, request, send_from_directory
+from sqlalchemy.orm import Session
 
 from app.accounts import AccountView, account_secrets, active_accounts
 from app.clock import get_clock
-from app.db import storage
 from app.plugins import plugin_manager
 from app.sidebar.auth import (
     SidebarAuthError,
@@ -20,7 +20,7 @@ from app.sidebar.auth import (
     require_sidebar_session,
     verify_signed_load,
 )
-from app.sidebar.context import TicketUnavailable, open_ticket, recent_tickets
+from app.sidebar.context import TicketContext, TicketUnavailable, open_ticket, recent_tickets
 from app.sidebar.panels import gather_panels, sidebar_ticket
 from app.web import json_error
 
@@ -95,15 +95,17 @@ def ticket(ticket_id: int) -> Any:
     locale = _locale(request.args.get("locale", ""))
     account: AccountView = g.account
     now = get_clock().now()
-    try:
-        context = open_ticket(current_app, account, ticket_id, now)
-    except TicketUnavailable as exc:
-        return json_error(exc.status, str(exc))
-    with storage.session() as session:
+
+    def finish(session: Session, context: TicketContext) -> tuple[TicketContext, dict[str, Any]]:
         requester_id = context.ticket.get("requester_id")
         if requester_id is not None:
             context.recent = recent_tickets(session, account.id, int(requester_id), exclude=ticket_id)
-        panels = gather_panels(current_app, session, account, sidebar_ticket(context, locale))
+        return context, gather_panels(current_app, session, account, sidebar_ticket(context, locale))
+
+    try:
+        context, panels = open_ticket(current_app, account, ticket_id, now, finish)
+    except TicketUnavailable as exc:
+        return json_error(exc.status, str(exc))
     plugins = [name for name, _ in plugin_manager.implementations(current_app, "sidebar_panels")]
     body = {
         "ticket": {**context.ticket, "requester": _pick(context.requester, _USER_FIELDS),
