@@ -12,6 +12,7 @@ from app.accounts import upsert_account
 from app.clock import get_clock
 from app.db import storage
 from app.models import Account
+from app.plugins import plugin_manager
 from plugins.breaking_news.incidents import ticket_counts
 from plugins.breaking_news.models import Incident
 from plugins.breaking_news.settings import BreakingNewsSettings
@@ -56,7 +57,11 @@ def register(cli: click.Group) -> None:
         with storage.session() as session:
             account = _account(session, subdomain)
             overrides = dict((account.settings or {}).get("breaking_news") or {})
-            current = list(overrides.get("allowed_origins") or [])
+            if "allowed_origins" in overrides:
+                current = list(overrides["allowed_origins"])
+            else:  # the first override starts from the deployment's list, so that none is dropped silently
+                base = plugin_manager.state(current_app).settings.get("breaking_news")
+                current = list(base.allowed_origins) if isinstance(base, BreakingNewsSettings) else []
             try:
                 given = BreakingNewsSettings(allowed_origins=list(origins)).allowed_origins
             except ValueError as exc:
