@@ -6,6 +6,7 @@ the first reply is recorded once, and an older ticket snapshot never overwrites 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,17 +57,42 @@ def handle(event: Event, ctx: PluginContext) -> None:
         on_other_change(ctx, ticket)
 
 
+def is_measured(ticket: TicketSnapshot, settings: SlaSettings) -> bool:
+    """Whether the ticket waits for a first reply at all.
+
+    Like the helpdesk's own first-reply metric, a ticket an agent (or an integration, or Deskmate itself for a
+    follow-up) opened on a requester's behalf is not measured: its submitter is not its requester.
+    """
+    if settings.measure_agent_created or ticket.submitter_id is None or ticket.requester_id is None:
+        return True
+    return ticket.submitter_id == ticket.requester_id
+
+
 def on_created(ctx: PluginContext, ticket: TicketSnapshot) -> None:
     """Start the clock at the ticket's creation; without routing, give it the default segment's target now."""
-    if ticket.status in STOPPED_STATUSES:
-        return  # created already solved (an import, a follow-up for the record): nobody waits for a reply
+    settings = settings_of(ctx)
+    if ticket.status in STOPPED_STATUSES or not is_measured(ticket, settings):
+        return  # created already solved (an import), or opened by an agent: nobody waits for a reply
     clock = clock_for(ctx.session, ctx.account.id, ticket, ctx.now())
-    if not waits_for_routing(ctx) and clock.segment is None:
-        _route(ctx, clock, settings_of(ctx).default_segment)
+    if clock.segment is None:
+        if waits_for_routing(ctx):
+            # Should routing never say, the scheduler gives the ticket the default segment after a grace time.
+            clock.next_due_at = clock.started_at + timedelta(minutes=settings.routing_grace_minutes)
+        else:
+            _route(ctx, clock, settings.default_segment)
+
+
+def route_by_default(ctx: PluginContext, clock: SlaClock) -> None:
+    """The routing plugin said nothing within the grace time: the default segment's target applies."""
+    ctx.log.warning("ticket %s was not routed within %s minutes; using segment %s", clock.ticket_id,
+                    settings_of(ctx).routing_grace_minutes, settings_of(ctx).default_segment)
+    _route(ctx, clock, settings_of(ctx).default_segment)
 
 
 def on_routed(ctx: PluginContext, ticket: TicketSnapshot, data: dict[str, Any]) -> None:
     """The routing plugin decided the segment (and group): attach the target and tell the team if wanted."""
+    if not is_measured(ticket, settings_of(ctx)) and existing_clock(ctx, ticket.id) is None:
+        return
     clock = clock_for(ctx.session, ctx.account.id, ticket, ctx.now())
     if data.get("group_id") is not None:
         clock.group_id = int(data["group_id"])
@@ -113,6 +139,8 @@ def on_comment(ctx: PluginContext, ticket: TicketSnapshot, event: Event) -> None
         clock = existing_clock(ctx, ticket.id)
         if clock is not None:
             absorb(clock, ticket)
+        return
+    if not is_measured(ticket, settings_of(ctx)) and existing_clock(ctx, ticket.id) is None:
         return
     clock = clock_for(ctx.session, ctx.account.id, ticket, ctx.now())
     if record_reply(clock, event.occurred_at, settings_of(ctx), ctx.now()):

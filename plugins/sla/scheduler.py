@@ -15,6 +15,7 @@ from app.plugins import PluginContext, Timer
 from plugins.sla import notify
 from plugins.sla.business_hours import calendar_for
 from plugins.sla.clocks import advance
+from plugins.sla.handlers import route_by_default
 from plugins.sla.models import RUNNING, SlaClock
 from plugins.sla.settings import settings_of
 
@@ -65,6 +66,9 @@ def pass_once(ctx: PluginContext) -> int:
     failed = notify.failed_arrivals(ctx, [clock.ticket_id for clock in clocks if clock.notify])
     with ctx.session.no_autoflush:  # the clocks' changes go out in one flush at the end, not one per query
         for clock in clocks:
+            if clock.segment is None:
+                route_by_default(ctx, clock)
+                continue
             notice = advance(clock, now, calendar)
             if notice is not None:
                 notify.tell(ctx, clock, notice, failed)

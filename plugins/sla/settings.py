@@ -140,6 +140,10 @@ class SlaSettings(BaseModel):
     # Whether a new ticket waits for the routing plugin's segment; None: wait when routing is enabled.
     wait_for_routing: bool | None = None
     default_segment: str = "user"
+    # Minutes a new ticket waits for the routing plugin's segment before the default segment applies.
+    routing_grace_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # Measure tickets that an agent or an integration opened for a requester (the helpdesk does not).
+    measure_agent_created: bool = False
     # Helpdesk users whose public comments are automated (integrations, bots) and never a first reply.
     automated_author_ids: list[int] = Field(default_factory=list)
     # Weekly digest: channel (none: no digest), weekday (0 = Monday) and hour in business_hours.timezone.

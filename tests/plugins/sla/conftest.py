@@ -39,6 +39,12 @@ def iso(moment: datetime) -> str:
 
 
 @pytest.fixture
+def submitters() -> dict[int, int]:
+    """Who submitted each test ticket opened on a requester's behalf; later events of it say the same."""
+    return {}
+
+
+@pytest.fixture
 def created_at() -> dict[int, str]:
     """When each test ticket was created: every later event of a ticket carries the same creation time."""
     return {}
@@ -46,11 +52,13 @@ def created_at() -> dict[int, str]:
 
 @pytest.fixture
 def new_ticket(post_webhook: Callable[..., Any], clock: Any,
-               created_at: dict[int, str]) -> Callable[..., int]:
+               created_at: dict[int, str], submitters: dict[int, int]) -> Callable[..., int]:
     """Send a signed ticket.created webhook for a ticket created now (by the clock)."""
 
     def create(ticket_id: int, **detail: Any) -> int:
         created_at[ticket_id] = iso(clock.now())
+        if "submitter_id" in detail:
+            submitters[ticket_id] = detail["submitter_id"]
         body = ticket_event(ticket_id, "ticket.created", **{
             "created_at": created_at[ticket_id], "updated_at": iso(clock.now()), "requester_id": REQUESTER_ID,
             "subject": f"Playback fails on ticket {ticket_id}", **detail})
@@ -63,7 +71,8 @@ def new_ticket(post_webhook: Callable[..., Any], clock: Any,
 
 
 @pytest.fixture
-def comment(post_webhook: Callable[..., Any], clock: Any, created_at: dict[int, str]) -> Callable[..., Any]:
+def comment(post_webhook: Callable[..., Any], clock: Any, created_at: dict[int, str],
+            submitters: dict[int, int]) -> Callable[..., Any]:
     """Send a signed ticket.comment_added webhook (an agent's public reply unless told otherwise)."""
 
     def add(ticket_id: int, *, public: bool = True, author_id: int = AGENT_ID, staff: bool = True,
@@ -73,7 +82,8 @@ def comment(post_webhook: Callable[..., Any], clock: Any, created_at: dict[int, 
         body = ticket_event(ticket_id, "ticket.comment_added", event={"comment": {
             "id": "99", "body": "Hello", "is_public": public,
             "author": {"id": str(author_id), "is_staff": staff, "name": "Ana Agent"}}},
-            updated_at=written, requester_id=REQUESTER_ID, created_at=created_at.get(ticket_id))
+            updated_at=written, requester_id=REQUESTER_ID, created_at=created_at.get(ticket_id),
+            submitter_id=submitters.get(ticket_id, REQUESTER_ID))
         body["time"] = written
         return post_webhook(body)
 
@@ -94,14 +104,16 @@ def status_change(post_webhook: Callable[..., Any], clock: Any,
 
 
 @pytest.fixture
-def route(app: Flask, clock: Any) -> Callable[..., None]:
+def route(app: Flask, clock: Any, submitters: dict[int, int]) -> Callable[..., None]:
     """Store a routing.ticket_routed event exactly as the routing plugin's ctx.emit stores it."""
 
     def emit(ticket_id: int, segment: str = "premium_partner", *, group_id: int | None = 360001,
              group_name: str | None = "Tier 2", priority: str | None = "normal", version: int = 1) -> None:
         from app.accounts import active_accounts
 
-        ticket = {"id": ticket_id, "priority": priority, "group_id": group_id}
+        ticket: dict[str, Any] = {"id": ticket_id, "priority": priority, "group_id": group_id}
+        if ticket_id in submitters:  # routing passes the whole ticket; here only what the test needs
+            ticket.update(submitter_id=submitters[ticket_id], requester_id=REQUESTER_ID)
         store_event(app, account_id=active_accounts(app)[0].id, event_type="routing.ticket_routed",
                     ticket_id=ticket_id, event_key=f"routing:routed:{ticket_id}:{version}",
                     invocation_id=None,

@@ -172,3 +172,26 @@ def test_without_routing_the_default_segment_applies_at_once(no_routing, app, ne
     new_ticket(11)
     worker.run_until_idle()
     assert clock_of(app, 11).due_at == created + timedelta(minutes=90)
+
+
+def test_ticket_never_routed_gets_the_default_segment_after_the_grace_time(app, new_ticket, worker, clock):
+    created = clock.now()
+    new_ticket(12)
+    worker.run_until_idle(timers=True)
+    clock.advance(minutes=9)
+    worker.run_until_idle(timers=True)
+    assert clock_of(app, 12).segment is None
+    clock.advance(minutes=1)
+    worker.run_until_idle(timers=True)
+    defaulted = clock_of(app, 12)
+    assert (defaulted.segment, defaulted.target_minutes) == ("user", 1440)
+    assert defaulted.due_at == created + timedelta(minutes=1440)
+
+
+def test_ticket_opened_by_an_agent_for_a_requester_is_not_measured(app, new_ticket, route, comment, worker):
+    new_ticket(13, submitter_id=7001)  # an agent (or Deskmate's follow-up) opened it for requester 501
+    route(13)
+    comment(13)
+    worker.run_until_idle(timers=True)
+    with storage.session(app) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(SlaClock)) == 0
