@@ -92,7 +92,7 @@ def arrival(clock: SlaClock, subdomain: str) -> dict[str, Any]:
         HeaderBlock(text=title[:150]),
         SectionBlock(
             text=MarkdownTextObject(text=f"*<{ticket_url(subdomain, clock.ticket_id)}|"
-                                         f"{escape(clock.subject or '(no subject)')[:500]}>*"),
+                                         f"{escape((clock.subject or '(no subject)')[:500])}>*"),
             fields=[
                 MarkdownTextObject(text=f"*Requester*\n{_requester(clock)}"),
                 MarkdownTextObject(text=f"*Organization*\n{_organization(clock)}"),
