@@ -186,3 +186,17 @@ def test_unsigned_load_is_refused_unless_the_account_allows_it(client, app, cloc
     response = client.get("/sidebar/?origin=https://acme.zendesk.com&app_guid=x")
     assert response.status_code == 200
     assert session_from(response)
+
+
+def test_trust_installation_command_accepts_that_installations_loads(runner, client, app_key, signed_token,
+                                                                      tmp_path):
+    assert client.post("/sidebar/", data={"token": signed_token(installation_id=91)}).status_code == 401
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(public_pem(app_key))
+    result = runner.invoke(args=["zendesk", "trust-installation", "--installation-id", "91", "--app-id", "12",
+                                 "--public-key-file", str(key_file)])
+    assert result.output.strip() == "installation 91: trusted"
+    assert client.post("/sidebar/", data={"token": signed_token(installation_id=91)}).status_code == 200
+    again = runner.invoke(args=["zendesk", "trust-installation", "--installation-id", "91", "--app-id", "12",
+                                "--public-key-file", str(key_file)])
+    assert again.output.strip() == "installation 91: unchanged"
