@@ -47,19 +47,22 @@ def handle(event: Event, ctx: PluginContext) -> None:
     if ticket is None or not event.type.startswith("ticket."):
         return
     prefix = settings_of(ctx).tag_prefix
+    added: set[int] = set()
+    removed: set[int] = set()
     if event.type == "ticket.created":
-        added, removed = ids_in_tags(prefix, ticket.tags), set[int]()
+        added = ids_in_tags(prefix, ticket.tags)
     elif event.type == "ticket.tags_changed":
-        added, removed = _tag_change(prefix, ticket, event.data)
-    else:
-        added, removed = set[int](), set[int]()
+        added, removed = _tag_change(prefix, event.data) or _full_tags(ctx, prefix, ticket)
+    elif event.type == "ticket.updated":
+        # Deskmate's trigger payload: the ticket's whole tag list, no diff.
+        added, removed = _full_tags(ctx, prefix, ticket)
     if added or removed:
         _apply_tags(ctx, ticket, added, removed, event.occurred_at, prefix)
     _refresh_cache(ctx, ticket)
 
 
-def _tag_change(prefix: str, ticket: TicketSnapshot, data: dict[str, Any]) -> tuple[set[int], set[int]]:
-    """The requests whose tags were added and removed, from the event's diff (or from its full tag lists)."""
+def _tag_change(prefix: str, data: dict[str, Any]) -> tuple[set[int], set[int]] | None:
+    """The requests whose tags were added and removed, from the event's diff; None without one."""
     tags = data.get("tags")
     if isinstance(tags, dict) and ("added" in tags or "removed" in tags):
         added = ids_in_tags(prefix, list(tags.get("added") or []))
@@ -68,8 +71,18 @@ def _tag_change(prefix: str, ticket: TicketSnapshot, data: dict[str, Any]) -> tu
     if isinstance(current, list) and isinstance(previous, list):
         now, before = ids_in_tags(prefix, current), ids_in_tags(prefix, previous)
         return now - before, before - now
-    # No diff at all: links can be added from the ticket's tags, but nothing can safely be taken away.
-    return ids_in_tags(prefix, ticket.tags), set()
+    return None
+
+
+def _full_tags(ctx: PluginContext, prefix: str, ticket: TicketSnapshot) -> tuple[set[int], set[int]]:
+    """From the ticket's whole tag list: link every fr_ tag; unlink links a tag made whose tag is gone.
+
+    Links made in the sidebar or through the API have no tag to lose, so a tag list never removes them.
+    """
+    present = ids_in_tags(prefix, ticket.tags)
+    tag_made = set(ctx.session.scalars(sa.select(Link.feature_request_id).where(
+        Link.account_id == ctx.account.id, Link.ticket_id == ticket.id, Link.linked_via == "tag")))
+    return present, tag_made - present
 
 
 def _apply_tags(ctx: PluginContext, ticket: TicketSnapshot, added: set[int], removed: set[int],

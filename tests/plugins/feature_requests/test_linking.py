@@ -97,3 +97,22 @@ def test_link_with_a_bad_ticket_id_is_refused(new_request, api):
         status, body = api("POST", f"/{request_id}/links", json={"ticket_id": bad})
         assert status == 400, bad
         assert "ticket_id" in body["error"]["message"]
+
+
+def trigger_body(ticket_id: int, tags: str, time: str) -> dict:
+    """Deskmate's own trigger payload (for accounts that use triggers): whole tag list, no diff."""
+    return {"deskmate": 1, "type": "ticket.updated", "time": time,
+            "ticket": {"id": str(ticket_id), "status": "open", "requester_id": "510", "tags": tags,
+                       "updated_at": time}}
+
+
+def test_trigger_payloads_link_by_the_whole_tag_list_and_unlink_only_tag_made_links(app, worker, new_request,
+                                                                                    api, post_webhook):
+    by_tag, by_agent = new_request("By tag"), new_request("By agent")
+    api("POST", f"/{by_agent}/links", json={"ticket_id": 19, "requester_id": 510})
+    post_webhook(trigger_body(19, f"fr_{by_tag} vip", "2026-11-23T10:00:00Z"))
+    worker.run_until_idle()
+    assert links(app) == [(by_tag, 19, 510, "tag"), (by_agent, 19, 510, "api")]
+    post_webhook(trigger_body(19, "vip", "2026-11-23T10:05:00Z"))
+    worker.run_until_idle()
+    assert links(app) == [(by_agent, 19, 510, "api")]
