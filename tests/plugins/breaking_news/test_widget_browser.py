@@ -218,3 +218,35 @@ def test_page_on_an_origin_that_is_not_configured_gets_no_banner(app, servers, b
         assert page.evaluate("document.body.innerText").count("Streams fail") == 0
     finally:
         stranger.stop()
+
+
+COUNT_FETCHES = """
+window.__fetches = 0;
+const realFetch = window.fetch;
+window.fetch = function () { window.__fetches += 1; return realFetch.apply(this, arguments); };
+"""
+HIDE = ("Object.defineProperty(document, 'hidden', {value: %s, configurable: true});"
+        "document.dispatchEvent(new Event('visibilitychange'));")
+
+
+def test_widget_polls_with_jitter_and_not_in_a_background_tab(servers, browser, admin_token):
+    deskmate, center = servers  # poll_seconds is 5 here
+    admin(deskmate, admin_token, "POST", "/incidents", title="Streams fail")
+    page = browser.new_page()
+    page.add_init_script(COUNT_FETCHES)
+    page.clock.install()
+    page.goto(f"{center}/hc/en-us/requests/new")
+    page.locator("#deskmate-news .dmn-item").wait_for(timeout=10_000)
+    assert page.evaluate("window.__fetches") == 1
+
+    page.clock.run_for(4_900)  # the poll comes after 5 s plus up to a third of jitter, never before
+    assert page.evaluate("window.__fetches") == 1
+    page.clock.run_for(1_800)
+    assert page.evaluate("window.__fetches") == 2
+
+    page.wait_for_function("document.querySelectorAll('#deskmate-news .dmn-item').length === 1")
+    page.evaluate(HIDE % "true")
+    page.clock.run_for(120_000)
+    assert page.evaluate("window.__fetches") == 2  # a background tab costs the server nothing
+    page.evaluate(HIDE % "false")
+    assert page.evaluate("window.__fetches") == 3  # back in front after a while: refreshed at once
