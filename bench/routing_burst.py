@@ -361,7 +361,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"calls by endpoint         {by_endpoint}")
     print(f"failed work/events        {total_failed} (caused by 429s: {limited})")
     if naive:
-        projected = args.tickets * naive["seconds"] / naive["tickets"]
+        # The naive way is bound by the rate limit: past the first minute's allowance, limit calls a minute.
+        calls = args.tickets * naive["api_calls_per_ticket"]
+        projected = max(args.tickets * naive["seconds"] / naive["tickets"],
+                        (calls - args.rate_limit) / args.rate_limit * 60)
         print(f"naive strategy            {naive['api_calls_per_ticket']} calls per ticket, "
               f"{naive['tickets']} tickets in {naive['seconds']} s ({naive['responses_429']} answered 429); "
               f"{args.tickets} tickets would take about {projected:.0f} s")
@@ -382,7 +385,7 @@ def main() -> None:
     parser.add_argument("--job-delay", type=float, default=0.2, help="seconds a bulk update job takes (0.2)")
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=1, help="flask worker processes (default 1)")
+    parser.add_argument("--workers", type=int, default=2, help="flask worker processes (default 2)")
     parser.add_argument("--worker-threads", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300, help="give up after this many seconds")
     parser.add_argument("--seed", type=int, default=7)
