@@ -36,6 +36,8 @@ def test_cached_ticket_opens_with_its_requester_organization_and_panels(client, 
     assert body["ticket"]["requester"]["name"] == "Ada Viewer"
     assert body["ticket"]["organization"]["name"] == "Streamers Ltd"
     assert body["meta"] == {**body["meta"], "helpdesk_calls": 0, "cached": True, "refreshing": False}
+    assert [part.split(";")[0] for part in response.headers["Server-Timing"].split(", ")] == [
+        "context", "panels", "total"]
     assert body["panels"]["good_panel"] == {
         "ticket_id": 42, "requester_email": "ada@example.com", "locale": "it", "plan": "premium",
         "account": "acme", "checked_at": "2026-11-23T09:00:00"}
