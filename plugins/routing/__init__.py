@@ -18,7 +18,7 @@ from app.events import Event
 from app.hookspecs import hookimpl
 from app.plugins import PluginContext, SidebarTicket, Timer
 from app.workqueue import Handler
-from plugins.routing import commands, decide, directory, jobs, models, views
+from plugins.routing import admin_page, commands, decide, directory, jobs, models, views
 from plugins.routing.settings import RoutingSettings
 
 __all__ = ["models"]  # imported so that the tables are part of Base.metadata
@@ -50,8 +50,8 @@ def register_timers() -> list[Timer]:
 
 
 @hookimpl
-def register_routes() -> Blueprint:
-    return views.bp
+def register_routes() -> list[Blueprint]:
+    return [views.bp, admin_page.bp]
 
 
 @hookimpl

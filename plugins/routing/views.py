@@ -6,6 +6,7 @@ Every route requires an admin API token (``app.web.require_admin``).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,8 +58,11 @@ def get_rules() -> Any:
     if row is not None:
         text, fmt = row.text, row.format
     else:
-        with open(settings_of(ctx).rules_file, encoding="utf-8") as file:
-            text, fmt = file.read(), file_format(settings_of(ctx).rules_file)
+        path = settings_of(ctx).rules_file
+        try:
+            text, fmt = Path(path).read_text(encoding="utf-8"), file_format(path)
+        except OSError as exc:
+            return json_error(500, f"the rules file {path} cannot be read: {exc.strerror}")
     resolved = groups.by_name(ctx.session, ctx.account.id)
     known = groups.known(ctx.session, ctx.account.id)
     return {
