@@ -70,7 +70,10 @@ class _Cache:
 
 
 def _cache(app: Flask) -> _Cache:
-    return app.extensions.setdefault("deskmate.accounts", _Cache())
+    cache = app.extensions.get("deskmate.accounts")
+    if cache is None:  # setdefault would build a throw-away cache on every call
+        cache = app.extensions.setdefault("deskmate.accounts", _Cache())
+    return cache
 
 
 def _refresh(app: Flask, force: bool = False) -> _Cache:
