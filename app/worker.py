@@ -48,6 +48,8 @@ class Worker:
         self.handlers = {**core_handlers(), **plugin_manager.work_handlers(app)}
         self.timers = plugin_manager.timers(app)
         self.items_done = 0
+        self._lease_renewed_at = time.monotonic()
+        self._unfinished: set[int] = set()
         self._stop = threading.Event()
 
     def now(self) -> datetime:
@@ -141,9 +143,26 @@ class Worker:
         groups: dict[tuple[int, str], list[ClaimedItem]] = defaultdict(list)
         for item in items:
             groups[(item.account_id, item.kind)].append(item)
+        self._lease_renewed_at = time.monotonic()
+        self._unfinished = {item.id for item in items}
         for (account_id, kind), group in groups.items():
             self._perform_group(account_id, kind, group)
         return len(items)
+
+    def _still_mine(self, items: list[ClaimedItem]) -> list[ClaimedItem]:
+        """Renew the leases of the claimed batch when a third of the lease has gone; drop items lost meanwhile."""
+        lease = self.settings.worker_lease_seconds
+        if time.monotonic() - self._lease_renewed_at < lease / 3:
+            return items
+        held = workqueue.extend_lease(storage.engine(self.app), self._unfinished, worker_id=self.worker_id,
+                                      until=self.now() + timedelta(seconds=lease))
+        self._lease_renewed_at = time.monotonic()
+        lost = self._unfinished - held
+        if lost:
+            log.warning("worker %s lost the lease of %d work items; another worker has them", self.worker_id,
+                        len(lost))
+        self._unfinished = held
+        return [item for item in items if item.id in held]
 
     def _perform_group(self, account_id: int, kind: str, items: list[ClaimedItem]) -> None:
         handler = self.handlers.get(kind)
@@ -156,12 +175,14 @@ class Worker:
         owner = kind.split(".", 1)[0]
         if isinstance(handler, BatchHandler):
             for start in range(0, len(items), handler.max_batch):
-                chunk = items[start:start + handler.max_batch]
+                chunk = self._still_mine(items[start:start + handler.max_batch])
                 outcomes = self._run(kind, account, owner, lambda ctx, chunk=chunk: handler.run(chunk, ctx), chunk)
                 for item in chunk:
                     self._finish(item, outcomes.get(item.id, Retry("the batch handler said nothing of it")))
         else:
             for item in items:
+                if not self._still_mine([item]):
+                    continue
                 outcomes = self._run(kind, account, owner,
                                      lambda ctx, item=item: {item.id: Done(handler(item, ctx))}, [item])
                 self._finish(item, outcomes[item.id])
@@ -190,6 +211,7 @@ class Worker:
         return outcomes
 
     def _finish(self, item: ClaimedItem, outcome: Outcome) -> None:
+        self._unfinished.discard(item.id)
         state = workqueue.finish(storage.engine(self.app), item.id, outcome, worker_id=self.worker_id,
                                  now=self.now(), attempts=item.attempts, backoff=self.backoff,
                                  max_attempts=item.max_attempts)

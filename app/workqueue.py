@@ -214,6 +214,26 @@ def claim(
     return claimed
 
 
+def extend_lease(engine: Engine, item_ids: Iterable[int], *, worker_id: str, until: datetime) -> set[int]:
+    """Push the lease of claimed items to ``until``; returns the ids still held by ``worker_id``.
+
+    A worker claims a batch and works through it; without this, the last items' leases could run out while
+    the first are still being performed, and another worker would take them (and do them again).
+    """
+    ids = list(item_ids)
+    if not ids:
+        return set()
+    w = table_of(WorkItem)
+    statement = (
+        sa.update(w)
+        .where(w.c.id.in_(ids), w.c.state == RUNNING, w.c.locked_by == worker_id)
+        .values(locked_until=until)
+        .returning(w.c.id)
+    )
+    with engine.begin() as connection:
+        return {row.id for row in connection.execute(statement)}
+
+
 def finish(
     engine: Engine,
     item_id: int,

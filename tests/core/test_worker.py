@@ -191,3 +191,35 @@ def test_timer_pass_run_twice_by_two_workers_enqueues_once(app, worker, clock):
     clock.advance(minutes=1)
     worker.run_until_idle(timers=True)
     assert len(sample_plugin.performed) == 2
+
+
+def test_long_batch_renews_its_leases_so_no_other_worker_takes_them(app, worker, clock, account_id):
+    from app.worker import Worker
+
+    with storage.session(app) as session:
+        for n in range(3):
+            workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key=f"record:slow:{n}",
+                              payload={"greeting": "hi"}, now=clock.now())
+    claimed = workqueue.claim(storage.engine(app), worker_id="test-worker", now=clock.now(), lease_seconds=60,
+                              limit=10)
+    # The worker is part-way through its batch when most of the lease has gone.
+    clock.advance(seconds=50)
+    worker._unfinished = {item.id for item in claimed}
+    worker._lease_renewed_at -= 1000
+    assert [item.id for item in worker._still_mine(claimed)] == [item.id for item in claimed]
+    clock.advance(seconds=30)  # past the original lease, within the renewed one
+    assert Worker(app, worker_id="other").perform_work() == 0
+
+
+def test_items_whose_lease_was_lost_are_left_to_their_new_owner(app, worker, clock, account_id):
+    with storage.session(app) as session:
+        workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key="record:lost-lease",
+                          payload={"greeting": "hi"}, now=clock.now())
+    claimed = workqueue.claim(storage.engine(app), worker_id="test-worker", now=clock.now(), lease_seconds=60,
+                              limit=10)
+    clock.advance(seconds=61)
+    workqueue.claim(storage.engine(app), worker_id="new-owner", now=clock.now(), lease_seconds=60, limit=10)
+    worker._unfinished = {item.id for item in claimed}
+    worker._lease_renewed_at -= 1000
+    assert worker._still_mine(claimed) == []
+    assert sample_plugin.performed == {}
