@@ -34,7 +34,7 @@ def test_every_documented_hook_exists():
 
 
 def test_unknown_plugin_is_a_clear_start_up_error(database_url):
-    with pytest.raises(ConfigError, match="no module plugins.nonexistent"):
+    with pytest.raises(ConfigError, match=r"no module plugins\.nonexistent"):
         create_app(base_config(database_url, plugins=["nonexistent"]))
 
 

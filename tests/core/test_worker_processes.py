@@ -11,7 +11,7 @@ from app import workqueue
 from app.db import storage
 from app.effects import TICKET_COMMENT
 from app.models import WorkItem
-from tests.conftest import base_config, create_pg_database, drop_pg_database, database_kind
+from tests.conftest import base_config, create_pg_database, database_kind, drop_pg_database
 from tests.processes import kill_hard, spawn_worker, stop
 from tests.sandbox_fixtures import wait_for
 
