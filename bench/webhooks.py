@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import env_for, gunicorn, progress, run_wrk, scratch_postgres  # noqa: E402
+from bench.support import env_for, gunicorn, progress, run_wrk, scratch_postgres
 
 SECRET = "bench-webhook-secret"
 HERE = Path(__file__).resolve().parent
