@@ -261,3 +261,38 @@ def configure_app() -> Any:
         settings=data.get("settings"),
     )
     return jsonify({"installation": installation, "app": s.apps[installation["app_id"]]})
+
+
+@bp.get("/tickets")
+def ticket_dump() -> Any:
+    """Every ticket with what benchmarks check (unmetered): group, tags, comments and who changed what.
+
+    `since_id` skips older tickets. Each ticket lists its `changes` (field, value, author, time, audit custom
+    metadata) and its `comments` (author, public, first 200 characters, metadata key), so that a benchmark
+    can count how often Deskmate routed a ticket or told a requester without spending API quota.
+    """
+    s = state()
+    since = as_int(request.args.get("since_id", 0)) or 0
+    with s.lock:
+        dump = []
+        for ticket_id in sorted(t for t in s.tickets if t > since):
+            ticket = s.tickets[ticket_id]
+            changes, comments = [], []
+            for audit in s.audits.get(ticket_id, []):
+                key = (audit["metadata"].get("custom") or {}).get("deskmate_key")
+                for event in audit["events"]:
+                    if event.get("type") == "Change":
+                        changes.append({"field": event["field_name"], "value": event["value"],
+                                        "author_id": audit["author_id"], "at": audit["created_at"]})
+                    elif event.get("type") == "Comment":
+                        comments.append({"author_id": event.get("author_id", audit["author_id"]),
+                                         "public": event.get("public"), "body": str(event.get("body", ""))[:200],
+                                         "deskmate_key": key, "at": audit["created_at"]})
+            dump.append({
+                "id": ticket_id, "status": ticket["status"], "group_id": ticket["group_id"],
+                "priority": ticket["priority"], "tags": list(ticket["tags"]), "requester_id": ticket["requester_id"],
+                "organization_id": ticket["organization_id"], "created_at": ticket["created_at"],
+                "followup_of": ((ticket.get("via") or {}).get("source") or {}).get("from", {}).get("ticket_id"),
+                "changes": changes, "comments": comments,
+            })
+    return jsonify({"tickets": dump})
