@@ -111,3 +111,19 @@ def test_export_pass_warms_the_cache_so_tickets_need_no_fetch(app, helpdesk, wor
     settle(helpdesk, worker)
     assert ticket(helpdesk, ticket_id)["group_id"] == desk["tier_2"]
     assert show_many_calls(helpdesk) == {}
+
+
+def test_classification_that_fails_for_good_shows_as_a_failed_decision(app, post_webhook, worker, clock,
+                                                                        account_id):
+    seed_groups(app, account_id, clock)
+    # Nothing cached and the helpdesk unreachable (the app points at a closed port): the fetch keeps failing.
+    post_webhook(ticket_event(3003, requester_id=VIEWER))
+    for _ in range(12):
+        worker.run_until_idle()
+        clock.advance(hours=2)
+    [classify] = work(app, "routing.classify")
+    assert classify.state == "failed"
+    worker.run_timers({"applied"})
+    row = decision(app, 3003)
+    assert row.status == "failed"
+    assert "Connection" in row.last_error
