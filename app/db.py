@@ -143,7 +143,10 @@ def make_engine(url: str, *, instance_path: str | None = None, writer: bool = Tr
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # No pre-ping: it costs a round trip on every checkout, a third of a webhook's database time. A connection
     # that died (a database restart) fails one request, which the sender retries, and the pool replaces it.
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+    # preserve_rowcount: psycopg reports -1 for an INSERT's rowcount unless asked to keep it, and
+    # ``enqueue``/``emit`` answer "was it new?" from the rowcount of INSERT ... ON CONFLICT DO NOTHING.
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800,
+                            execution_options={"preserve_rowcount": True})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
