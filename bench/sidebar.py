@@ -106,7 +106,8 @@ def summary(name: str, samples: list[tuple[float, int, float]]) -> dict[str, Any
             "server_p50_ms": round(percentile(server, 0.50), 1), "server_p95_ms": round(percentile(server, 0.95), 1)}
 
 
-def cold_phase(helpdesk: HelpdeskState, agents: list[Agent], count: int) -> tuple[dict, dict, int]:
+def cold_phase(helpdesk: HelpdeskState, agents: list[Agent], count: int,
+               think_seconds: float) -> tuple[dict, dict, int]:
     """Tickets Deskmate never heard of: first opens (one call each), then second opens (none)."""
     ids = []
     for n in range(count):
@@ -115,9 +116,19 @@ def cold_phase(helpdesk: HelpdeskState, agents: list[Agent], count: int) -> tupl
                                          "requester": requester}, channel="web", fire=False)
         ids.append(int(ticket["id"]))
     before = helpdesk.stats.snapshot()["api_calls"]
+
+    def opens(index: int) -> list[tuple[float, int, float]]:
+        """One agent's share of the tickets, opened one after the other as a person would."""
+        pause = random.Random(index)
+        results = []
+        for ticket_id in ids[index::len(agents)]:
+            results.append(agents[index].open(ticket_id))
+            time.sleep(pause.uniform(0.5, 1.5) * think_seconds)
+        return results
+
     with ThreadPoolExecutor(len(agents)) as pool:
-        first = list(pool.map(lambda pair: agents[pair[0] % len(agents)].open(pair[1]), enumerate(ids)))
-        again = list(pool.map(lambda pair: agents[pair[0] % len(agents)].open(pair[1]), enumerate(ids)))
+        first = [sample for samples in pool.map(opens, range(len(agents))) for sample in samples]
+        again = [sample for samples in pool.map(opens, range(len(agents))) for sample in samples]
     counted = helpdesk.stats.snapshot()["api_calls"] - before
     return summary("cold: first open", first), summary("cold: second open", again), counted
 
@@ -224,7 +235,7 @@ def main() -> None:
         helpdesk.faults.set(latency_ms=args.latency_ms)
         progress(f"helpdesk latency {args.latency_ms} ms; {args.agents} agents; database {args.database}")
 
-        cold_first, cold_again, cold_calls = cold_phase(helpdesk, agents, args.cold)
+        cold_first, cold_again, cold_calls = cold_phase(helpdesk, agents, args.cold, args.think_seconds)
         progress(json.dumps(cold_first))
         progress(json.dumps(cold_again))
         before = helpdesk.stats.snapshot()["by_endpoint"].get(SHOW_TICKET, 0)
