@@ -46,7 +46,13 @@ SUBDOMAIN, ACCOUNT_ID = "bench", 424242
 EMAIL, TOKEN = "deskmate@bench.example", "bench-api-token"
 # What routing needs: new tickets, and the changes that make it look again (their snapshots also carry the
 # current group and assignee, so an agent's move is seen without subscribing to group changes).
-WEBHOOK_EVENTS = ["created", "organization_changed", "requester_changed"]
+ROUTING_EVENTS = ["created", "organization_changed", "requester_changed"]
+
+
+def install_subscriptions() -> list[str]:
+    """The subscriptions `flask zendesk install` sets up for every plugin (requirements.json)."""
+    requirements = json.loads((ROOT / "requirements.json").read_text())
+    return [kind for webhook in requirements["webhooks"].values() for kind in webhook["subscriptions"]]
 
 
 def say(message: str) -> None:
@@ -315,7 +321,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         database_url = stack.enter_context(database(args.database))
         port = free_port()
-        subscriptions = [f"zen:event-type:ticket.{kind}" for kind in WEBHOOK_EVENTS]
+        subscriptions = install_subscriptions() if args.subscriptions == "install" else [
+            f"zen:event-type:ticket.{kind}" for kind in ROUTING_EVENTS]
         spec = {"name": "Deskmate", "status": "active", "http_method": "POST", "request_format": "json",
                 "endpoint": f"http://127.0.0.1:{port}/webhooks/zendesk", "subscriptions": subscriptions}
         webhook = requests.post(f"{url}/api/v2/webhooks", auth=(f"{EMAIL}/token", TOKEN), timeout=10,
@@ -377,6 +384,9 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=5000, help="tickets in the spike (default 5000)")
     parser.add_argument("--naive-tickets", type=int, default=None,
                         help="tickets routed the naive way (default: 300, fewer for a small spike; 0 skips)")
+    parser.add_argument("--subscriptions", choices=("routing", "install"), default="install",
+                        help="webhook events: all that `flask zendesk install` subscribes (default), or only "
+                             "what routing needs (fewer events: the echoes of routing's updates stay away)")
     parser.add_argument("--sidebar-warm-cache", action="store_true",
                         help="leave the core sidebar's per-ticket warm-up fetch on (off by default here)")
     parser.add_argument("--people", type=int, default=3000, help="requesters in the account (default 3000)")
