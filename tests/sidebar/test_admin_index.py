@@ -28,7 +28,7 @@ def test_admin_index_links_every_registered_page(app, client, admin_token):
     index = client.get("/admin/").get_data(as_text=True)
     pages = nav_pages(app)
     titles = {title for title, _ in pages}
-    assert {"Failed work", "Breaking news", "SLA", "Feature requests"} <= titles
+    assert {"Failed work", "Routing", "Breaking news", "SLA", "Feature requests"} <= titles
     for title, url in pages:
         assert f'href="{url}"' in index, f"the admin index does not link {title} ({url})"
         assert client.get(url).status_code == 200, f"{title} ({url}) does not open"
