@@ -60,11 +60,13 @@ def env_for(settings: dict[str, Any]) -> dict[str, str]:
 
 @contextmanager
 def gunicorn(app_spec: str, *, env: dict[str, str], workers: int, port: int | None = None,
-             health_path: str = "/healthz", threads: int = 1) -> Iterator[str]:
+             health_path: str = "/healthz", threads: int = 1, pidfile: Path | None = None) -> Iterator[str]:
     """Serve ``app_spec`` with gunicorn; yields the base URL once it answers ``health_path``."""
     port = port or free_port()
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
                "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048", app_spec]
+    if pidfile is not None:
+        command[3:3] = ["--pid", str(pidfile)]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

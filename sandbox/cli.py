@@ -51,6 +51,9 @@ def main() -> None:
 @click.option("--interactivity-url", default=None, help="Where Slack button clicks are posted.")
 @click.option("--sidebar-url", default=None, help="The ticket sidebar app URL shown in the agent workspace.")
 @click.option("--signed-urls/--no-signed-urls", default=True, help="Load the sidebar with an RS256 JWT POST.")
+@click.option("--slack-post-rate", default=1.0, show_default=True, type=float,
+              help="Slack messages per second per channel before `ratelimited` (Slack's own is about 1).")
+@click.option("--slack-post-burst", default=4, show_default=True, type=int)
 @click.option(
     "--widget-url",
     default="http://127.0.0.1:5000/news/widget.js",
@@ -68,10 +71,13 @@ def serve(
     interactivity_url: str | None,
     sidebar_url: str | None,
     signed_urls: bool,
+    slack_post_rate: float,
+    slack_post_burst: int,
     widget_url: str,
 ) -> None:
     """Serve both emulators until interrupted, and print the URLs to open."""
-    slack_state = SlackState(interactivity_url=interactivity_url)
+    slack_state = SlackState(interactivity_url=interactivity_url, post_rate=slack_post_rate,
+                             post_burst=slack_post_burst)
     slack_server = ServerThread(create_slack_app(slack_state), port=slack_port, host=host)
     helpdesk = HelpdeskState(
         rate_limit=rate_limit,
