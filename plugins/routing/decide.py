@@ -140,10 +140,11 @@ def _decide(ctx: PluginContext, row: RoutingDecision, ticket: TicketSnapshot, re
     segment = result.segment
     group_id = group_index.resolve(segment.group)
     tags = sorted(segment.tags)
-    same = (row.version > 0 and row.status != WAITING and row.segment == segment.name
-            and row.group_id == group_id and row.priority == segment.priority
-            and sorted(row.tags or []) == tags)
+    same = (row.version > 0 and row.segment == segment.name and row.group_id == group_id
+            and row.priority == segment.priority and sorted(row.tags or []) == tags)
     if same:
+        if row.status == WAITING:  # a re-check that had to fetch data and found nothing new
+            row.status = PENDING if row.apply_key else UNCHANGED
         return Outcome("same", row)
     changes, note = _changes(row, ticket, segment.priority, tags, group_id, segment.group, group_index)
     if ticket.status not in settings_of(ctx).open_statuses:

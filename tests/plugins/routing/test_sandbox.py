@@ -84,3 +84,16 @@ def test_organization_that_becomes_premium_is_routed_correctly_on_its_next_ticke
     assert ticket(helpdesk, second)["group_id"] == desk["tier_2"]
     assert decision(app, second).reason == "organization tag premium_partner"
     assert ticket(helpdesk, first)["group_id"] == desk["tier_1"]  # earlier tickets are not moved
+
+
+def test_recheck_that_fetches_a_new_organization_and_finds_the_same_segment_changes_nothing(
+        app, helpdesk, worker, desk):
+    ticket_id = new_ticket(helpdesk, desk["member"])
+    settle(helpdesk, worker)
+    other = helpdesk.api("POST", "/organizations", json={"organization": {"name": "Other Club"}})["organization"]
+    helpdesk.api("PUT", f"/tickets/{ticket_id}.json", json={"ticket": {"organization_id": other["id"]}})
+    settle(helpdesk, worker)
+    row = decision(app, ticket_id)
+    assert (row.version, row.segment) == (1, "user")
+    assert row.status in ("pending", "applied")
+    assert len(updates(app, ticket_id)) == 1
