@@ -205,6 +205,10 @@ def _app(client: Zendesk, data: bytes, version: str, service_url: str, job_timeo
         steps.append(Step("app installation", APP_NAME, "created", f"id {installation['id']}"))
     else:
         steps.append(Step("app installation", APP_NAME, "unchanged", f"id {installation['id']}"))
+        configured = (installation.get("settings") or {}).get("service_url")
+        if configured and configured.rstrip("/") != service_url:
+            steps.append(Step("app installation", APP_NAME, "attention",
+                              f"its service_url setting is {configured}; change it in the helpdesk's app settings"))
     return steps
 
 

@@ -94,6 +94,8 @@ def test_install_with_the_app_uploads_installs_and_trusts_it_once(runner, helpde
                for line in first)
     assert run_install(runner, served, "--with-app")[-1] == "acme: nothing to do"
     assert counts(helpdesk)["apps"] == 1 and counts(helpdesk)["installations"] == 1
+    moved = run_install(runner, "https://deskmate.elsewhere.example", "--with-app")
+    assert any("attention" in line and f"service_url setting is {served}" in line for line in moved)
     # The emulator now hosts the installed app: its signed load opens the sidebar.
     installation = next(iter(helpdesk.state.installations.values()))
     assert installation["settings"]["service_url"] == served
