@@ -90,8 +90,15 @@ def main() -> None:
 
     app = create_app()
     upgrade(app)
-    sync_default_account(app, get_clock(app).now())
+    account = sync_default_account(app, get_clock(app).now())
     public = f"http://{HOST}:{PORT}"
+    if sandboxed and account is not None:
+        # What an admin does once with `flask zendesk install`: groups, the webhook, and trusting the sidebar
+        # app's installation (its public key), so that the workspace's signed sidebar loads.
+        from app.install.helpdesk import install
+
+        for step in install(app, account, service_url=public):
+            print(f"  install: {step}")
     lines = [
         "",
         "Deskmate is running.",
