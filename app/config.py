@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     zendesk_api_token: SecretStr | None = None
     zendesk_webhook_secret: SecretStr | None = None
     zendesk_rate_limit_per_minute: int = Field(default=700, ge=10)
+    # A helpdesk call that takes longer is abandoned. Work item leases must outlast it (see the validator).
+    zendesk_timeout_seconds: float = Field(default=30.0, gt=0)
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_base_url: str | None = None
@@ -100,15 +102,18 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
-        if self.env == "production":
-            if self.secret_key is None or len(self.secret_key.get_secret_value()) < 32:
-                raise ValueError("DESKMATE_SECRET_KEY must be set to at least 32 characters in production")
-            # No webhook secret required here: `flask zendesk install` stores the webhook's own; until one is
-            # stored, webhooks are refused (fail closed), which /healthz and the logs make visible.
+        # No webhook secret is required in production: `flask zendesk install` stores the webhook's own, and until
+        # one is stored webhooks are refused (fail closed), which the logs and metrics make visible.
+        if self.env == "production" and (self.secret_key is None or len(self.secret_key.get_secret_value()) < 32):
+            raise ValueError("DESKMATE_SECRET_KEY must be set to at least 32 characters in production")
         if self.zendesk_subdomain and not (self.zendesk_email and self.zendesk_api_token):
             raise ValueError(
                 "DESKMATE_ZENDESK_EMAIL and DESKMATE_ZENDESK_API_TOKEN are required with DESKMATE_ZENDESK_SUBDOMAIN"
             )
+        if self.worker_lease_seconds < 2 * self.zendesk_timeout_seconds:
+            # A worker that dies mid-call may leave its request in flight; only once that request has surely
+            # ended may another worker take the item over and look for what it did.
+            raise ValueError("DESKMATE_WORKER_LEASE_SECONDS must be at least twice DESKMATE_ZENDESK_TIMEOUT_SECONDS")
         if len(set(self.plugins)) != len(self.plugins):
             raise ValueError("DESKMATE_PLUGINS names a plugin twice")
         return self

@@ -95,6 +95,30 @@ class RateBudget:
                 raise BudgetExhausted(self._now() + timedelta(seconds=wait), reason)
             self._sleep(wait)
 
+    def spare(self) -> float:
+        """The share of the bucket that is full right now (0 to 1), without taking anything.
+
+        Optional work (names for a message, warming a cache) asks this first and gives way during a spike.
+        """
+        now = self._now()
+        if self.engine.dialect.name == "sqlite":
+            with _local_lock(self._key):
+                bucket = self._local_bucket()
+                tokens, refreshed, blocked = bucket.tokens, bucket.refreshed_at, bucket.blocked_until
+        else:
+            table = table_of(RateBucket)
+            with self.engine.connect() as connection:
+                row = connection.execute(sa.select(table.c.tokens, table.c.refreshed_at, table.c.blocked_until)
+                                         .where(table.c.account_id == self.account_id,
+                                                table.c.api == self.api)).first()
+            if row is None:
+                return 1.0
+            tokens, refreshed, blocked = row.tokens, row.refreshed_at, row.blocked_until
+        if blocked is not None and blocked > now:
+            return 0.0
+        elapsed = max(0.0, (now - refreshed).total_seconds())
+        return min(1.0, (tokens + elapsed * self.rate_per_second) / self.capacity)
+
     def block(self, seconds: float) -> None:
         """Stop every process from calling until ``seconds`` from now (the helpdesk said Retry-After)."""
         until = self._now() + timedelta(seconds=seconds)

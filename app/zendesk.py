@@ -46,7 +46,7 @@ class HelpdeskSession(requests.Session):
                  timeout_seconds: float = 30.0) -> None:
         super().__init__()
         self._base = urlsplit(base_url.rstrip("/")) if base_url else None
-        self._budget = budget
+        self.budget = budget
         self._max_wait = max_wait_seconds
         self._timeout = timeout_seconds
 
@@ -59,7 +59,7 @@ class HelpdeskSession(requests.Session):
                                  parts.query, parts.fragment))
         kwargs.setdefault("timeout", self._timeout)
         while True:
-            self._budget.acquire(self._max_wait)
+            self.budget.acquire(self._max_wait)
             started = time.perf_counter()
             response = super().request(method_name, target, *args, **kwargs)
             metrics.HELPDESK_SECONDS.observe(time.perf_counter() - started)
@@ -68,9 +68,9 @@ class HelpdeskSession(requests.Session):
                 return response
             metrics.HELPDESK_429.inc()
             retry_after = _retry_after_seconds(response)
-            self._budget.block(retry_after)
+            self.budget.block(retry_after)
             if retry_after > self._max_wait:
-                raise BudgetExhausted(self._budget._now() + _seconds(retry_after), "helpdesk answered 429")
+                raise BudgetExhausted(self.budget._now() + _seconds(retry_after), "helpdesk answered 429")
 
 
 def _seconds(value: float) -> Any:
@@ -97,6 +97,10 @@ class Zendesk:
         # zenpy caches objects in-process; Deskmate keeps its own cache in the database, keyed by account.
         self.zenpy.disable_caching()
         session.auth = (f"{email}/token", token)
+
+    def has_spare_budget(self, share: float = 0.5) -> bool:
+        """True when at least ``share`` of the rate budget is free: optional calls may go ahead."""
+        return self.session.budget.spare() >= share
 
     def call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
              headers: dict[str, str] | None = None, what: str | None = None) -> Any:
@@ -147,7 +151,8 @@ class ZendeskClients:
             budget = RateBudget(storage.engine(app), account.id, per_minute=account.rate_limit_per_minute,
                                 share=settings.rate_budget_share, now=Clock().now)
             session = HelpdeskSession(secrets.zendesk_base_url, budget,
-                                      max_wait_seconds=settings.rate_budget_max_wait_seconds)
+                                      max_wait_seconds=settings.rate_budget_max_wait_seconds,
+                                      timeout_seconds=settings.zendesk_timeout_seconds)
             client = Zendesk(account, session, secrets.zendesk_email, secrets.zendesk_api_token)
             state["clients"] = {key: value for key, value in state["clients"].items() if key[0] != account.id}
             state["clients"][cache_key] = client

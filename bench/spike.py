@@ -163,7 +163,7 @@ def main() -> None:
             "zendesk_email": "admin@deskmate-sandbox.example", "zendesk_api_token": "sandbox-api-token",
             "zendesk_webhook_secret": webhook_secret, "zendesk_rate_limit_per_minute": 700,
             "slack_bot_token": "xoxb-sandbox-token", "slack_signing_secret": "sandbox-signing-secret",
-            "slack_base_url": f"{slack}/api/", "worker_lease_seconds": 30,
+            "slack_base_url": f"{slack}/api/", "worker_lease_seconds": 30, "zendesk_timeout_seconds": 10,
             "plugin_settings": {"sla": {
                 "targets": [{"segment": "premium_partner", "minutes": args.sla_minutes, "notify": True,
                              "reminders": [m for m in (2, 1) if m < args.sla_minutes]},
@@ -435,6 +435,14 @@ def _check(engine: sa.Engine, tickets: list[dict[str, Any]], messages: list[dict
         applied = connection.execute(sa.text(
             "SELECT idempotency_key, finished_at FROM work_items WHERE state = 'done' AND "
             "(idempotency_key LIKE 'routing:apply:%' OR idempotency_key LIKE 'sla:arrival:%')")).all()
+        failed_work = connection.execute(sa.text(
+            "SELECT kind, idempotency_key, last_error FROM work_items WHERE state = 'failed' ORDER BY id")).all()
+        failed_events = connection.execute(sa.text(
+            "SELECT event_type, ticket_id, last_error FROM inbound_events WHERE state = 'failed' ORDER BY id")).all()
+    for kind, key, error in failed_work:
+        failures.append(f"work item {key} ({kind}) failed: {(error or '')[:160]}")
+    for event_type, ticket_id, error in failed_events:
+        failures.append(f"event {event_type} of ticket {ticket_id} failed: {(error or '')[:160]}")
     routing_delays, sla_delays = [], []
     for key, finished in applied:
         ticket_id = int(key.split(":")[2])

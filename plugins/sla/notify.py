@@ -23,7 +23,7 @@ from app.workqueue import FAILED, BatchHandler, ClaimedItem
 from plugins.sla import messages
 from plugins.sla.business_hours import calendar_for
 from plugins.sla.clocks import Notice
-from plugins.sla.models import BREACHED, CLOSED, RUNNING, SlaClock
+from plugins.sla.models import CLOSED, RUNNING, SlaClock
 from plugins.sla.settings import settings_of
 
 ANNOUNCE_KIND = "sla.announce"
@@ -35,8 +35,12 @@ def arrival_key(ticket_id: int) -> str:
 
 
 def announce(ctx: PluginContext, clock: SlaClock) -> bool:
-    """Ask for the arrival message if the team is to be told and it was not asked for yet."""
-    if not clock.notify or not clock.channel or clock.state not in (RUNNING, BREACHED):
+    """Ask for the arrival message if the team is to be told and it was not asked for yet.
+
+    A ticket whose segment became known only after it was answered or closed (routing held up by a helpdesk
+    outage) is announced too: the channel keeps one message per ticket of the segment, showing how it went.
+    """
+    if not clock.notify or not clock.channel:
         return False
     return ctx.enqueue(ANNOUNCE_KIND, f"sla:announce:{clock.ticket_id}", {
         "ticket_id": clock.ticket_id, "requester_id": clock.requester_id,
@@ -161,7 +165,7 @@ def perform_announce(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
         sa.select(SlaClock).where(SlaClock.account_id == ctx.account.id, SlaClock.ticket_id == ticket_id)
         .with_for_update()
     ).one_or_none()
-    if clock is None or not clock.notify or not clock.channel or clock.state not in (RUNNING, BREACHED):
+    if clock is None or not clock.notify or not clock.channel:
         return {"posted": False, "state": clock.state if clock else None}
     for name, value in names.items():
         if value:
@@ -176,6 +180,9 @@ def perform_announce(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
 def _lookup_names(ctx: PluginContext, requester_id: Any, organization_id: Any) -> dict[str, str | None]:
     """Names for the arrival message; a helpdesk hiccup only makes the message plainer, never later."""
     names: dict[str, str | None] = {}
+    if not ctx.zendesk.has_spare_budget():
+        # During a spike the helpdesk's budget goes to routing and replies; the message goes out without names.
+        return names
     try:
         if requester_id:
             user = ctx.zendesk.call("GET", f"/users/{int(requester_id)}.json", what="requester")["user"]

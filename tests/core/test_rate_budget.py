@@ -64,3 +64,15 @@ def test_an_empty_budget_defers_instead_of_waiting_long(app, account_id, clock):
         budget.acquire(max_wait_seconds=0)
     with pytest.raises(BudgetExhausted):
         budget.acquire(max_wait_seconds=0)
+
+
+def test_spare_says_how_full_the_bucket_is_without_taking(app, account_id, clock):
+    sim = SimulatedTime(clock.now())
+    budget = RateBudget(storage.engine(app), account_id, per_minute=600, share=1.0, now=sim.now, sleep=sim.sleep)
+    assert budget.spare() == 1.0
+    for _ in range(int(budget.capacity * 0.6)):
+        budget.acquire(max_wait_seconds=0)
+    assert 0.35 < budget.spare() < 0.45
+    assert 0.35 < budget.spare() < 0.45  # asking takes nothing
+    budget.block(10)
+    assert budget.spare() == 0.0

@@ -33,14 +33,16 @@ def test_worker_killed_mid_item_leaves_it_done_exactly_once(app, helpdesk, datab
         workqueue.enqueue(session, account_id=account_id, kind=TICKET_COMMENT, key="notice:kill9",
                           payload={"ticket_id": ticket["id"], "body": "The replay is back.", "public": True},
                           now=clock.now())
-    # The helpdesk answers slowly, so the worker is surely inside the call when it dies.
-    helpdesk.faults(latency_ms=4000, latency_paths=[f"/api/v2/tickets/{ticket['id']}.json"])
+    # The helpdesk answers slowly, so the worker is surely inside the call when it dies. The lease outlasts any
+    # call (twice the client timeout), so the dead worker's request has ended before anyone looks for it.
+    helpdesk.faults(latency_ms=2500, latency_paths=[f"/api/v2/tickets/{ticket['id']}.json"])
     config = base_config(database_url, zendesk_base_url=helpdesk.url, zendesk_subdomain="acme",
-                         zendesk_email="deskmate@acme.example", worker_lease_seconds=3, worker_poll_seconds=0.1)
+                         zendesk_email="deskmate@acme.example", worker_lease_seconds=8, zendesk_timeout_seconds=4,
+                         worker_poll_seconds=0.1)
     first = spawn_worker(config, log_path=tmp_path / "first.log")
     try:
         wait_for(lambda: item_state(app, "notice:kill9")[0] == "running", timeout=30, message="the claim")
-        # The call follows the claim at once and then hangs in the helpdesk's 4-second latency: a kill a
+        # The call follows the claim at once and then hangs in the helpdesk's 2.5-second latency: a kill a
         # second after the claim lands inside it. (The emulator counts a call only once it has answered.)
         time.sleep(1.0)
         assert helpdesk.stats()["api_calls"] == 0

@@ -21,7 +21,8 @@ def test_worker_killed_half_way_through_a_release_tells_everyone_exactly_once():
     try:
         result = run(1000, worker_count=2, rate_limit=100_000, kill_after=400, poll_seconds=0.2, timeout=600,
                      database_url=url, extra_settings={"zendesk_rate_limit_per_minute": 100_000,
-                                                       "worker_lease_seconds": 10, "worker_poll_seconds": 0.1})
+                                                       "worker_lease_seconds": 10, "zendesk_timeout_seconds": 5,
+                                                       "worker_poll_seconds": 0.1})
     finally:
         drop_pg_database(url)
     summary = {key: value for key, value in result.items() if key != "by_endpoint"}
