@@ -210,6 +210,18 @@ class PluginManager:
         except KeyError:
             raise RuntimeError("PluginManager is not initialised: call plugin_manager.init_app(app)") from None
 
+    def register_builtin(self, app: Flask, module: Any, name: str) -> None:
+        """Register a part of the core that uses the plugin machinery (isolated hooks, retries), ahead of plugins.
+
+        The core's own defaults are plugins too: they go through the same path as every capability.
+        """
+        state = self.state(app)
+        if name in state.order:
+            raise ConfigError(f"a plugin named {name!r} would shadow the core's {name}; rename the plugin")
+        state.pm.register(module, name=name)
+        state.pm.check_pending()
+        state.order.insert(0, name)
+
     def context(self, app: Flask, plugin: str, account: AccountView, session: Session) -> PluginContext:
         """Build the context a plugin's hook receives for ``account``, with the account's setting overrides."""
         state = self.state(app)

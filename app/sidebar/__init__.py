@@ -7,7 +7,6 @@ See ``docs/sidebar.md``.
 
 from __future__ import annotations
 
-from typing import Any
 
 from flask import Flask
 
@@ -30,11 +29,7 @@ def init_app(app: Flask) -> None:
 
     if EXTENSION_KEY in app.extensions:
         raise RuntimeError("app.sidebar.init_app was called twice on the same app")
-    state: Any = plugin_manager.state(app)  # raises a clear error when the plugin manager is not set up yet
-    if hooks.NAME in state.order:
-        raise RuntimeError(f"a plugin named {hooks.NAME!r} would shadow the core's sidebar; rename it")
     # The core's own hooks go through the same machinery as plugins (isolated, retried, in order), first.
-    state.pm.register(hooks, name=hooks.NAME)
-    state.order.insert(0, hooks.NAME)
+    plugin_manager.register_builtin(app, hooks, hooks.NAME)
     app.register_blueprint(bp)
     app.extensions[EXTENSION_KEY] = True
