@@ -7,7 +7,6 @@ See ``docs/sidebar.md``.
 
 from __future__ import annotations
 
-
 from flask import Flask
 
 from app.sidebar.auth import current_agent, require_sidebar_session
