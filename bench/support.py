@@ -42,10 +42,9 @@ def scratch_postgres(prefix: str = "deskmate_bench") -> Iterator[str]:
     finally:
         if os.environ.get("DESKMATE_BENCH_KEEP_DB"):
             progress(f"kept the database {name} (DESKMATE_BENCH_KEEP_DB)")
-            admin.dispose()
-            return
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        else:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
