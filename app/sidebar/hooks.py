@@ -80,6 +80,10 @@ def fetch(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any] | None:
     if is_fresh(ctx.session, ctx.account.id, ticket_id, ctx.now(),
                 timedelta(seconds=ctx.config.sidebar_cache_seconds)):
         return {"ticket_id": ticket_id, "skipped": "already cached"}  # an open fetched it meanwhile
+    if not ctx.zendesk.has_spare_budget(0.5):
+        # Warming is optional: during a spike the budget goes to routing and replies, and an agent's open
+        # still gets its one call.
+        return {"ticket_id": ticket_id, "skipped": "the helpdesk budget is busy"}
     try:
         answer = fetch_ticket(ctx.zendesk, ticket_id, timeout=30)
     except HelpdeskError as exc:
