@@ -10,6 +10,7 @@ only while a write is already in flight.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,15 +89,21 @@ class GroupCommitter:
             if invocation:
                 invocations.add((key[0], invocation))
             rows.append({name: pending.values[name] for name in COLUMNS})
-        table = table_of(InboundEvent)
-        statement = postgresql.insert(table).on_conflict_do_nothing().returning(table.c.account_id,
-                                                                                 table.c.event_key)
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             # One statement is one transaction: the rows commit together, and only then are answers given.
-            result = connection.execute(statement.values(rows))
+            # Executed with a list, SQLAlchemy sends one multi-row INSERT from a statement compiled once.
+            result = connection.execute(_pg_insert(), rows)
             inserted = {(row.account_id, row.event_key) for row in result}
         for key, pending in first.items():
             pending.stored = key in inserted
+
+
+@functools.cache
+def _pg_insert() -> Any:
+    table = table_of(InboundEvent)
+    parameters = {name: sa.bindparam(name, type_=table.c[name].type) for name in COLUMNS}
+    return postgresql.insert(table).values(parameters).on_conflict_do_nothing() \
+        .returning(table.c.account_id, table.c.event_key)
 
 
 def single_insert(engine: Engine, values: dict[str, Any]) -> bool:
