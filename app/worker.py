@@ -286,8 +286,11 @@ class Worker:
         scheduler.add_job(self._safe_heartbeat, "interval", seconds=5, id="heartbeat", **job_defaults)
         scheduler.start()
         self._safe_heartbeat()
-        loops = [threading.Thread(target=self._loop, name=f"deskmate-worker-{n}", daemon=True)
-                 for n in range(threads or self.settings.worker_threads)]
+        # Half the threads (at least one) put events first, the others work: each side goes on when the other
+        # is slow, and helps when its own queue is empty.
+        count = threads or self.settings.worker_threads
+        loops = [threading.Thread(target=self._loop, args=(n % 2 == 0,), name=f"deskmate-worker-{n}", daemon=True)
+                 for n in range(count)]
         for loop in loops:
             loop.start()
         log.info("worker %s started: %d threads, %d timers", self.worker_id, len(loops), len(self.timers))
@@ -310,11 +313,16 @@ class Worker:
         except Exception:
             log.exception("heartbeat failed")
 
-    def _loop(self) -> None:
+    def _loop(self, events_first: bool = True) -> None:
+        """Drain events and work. An events-first loop touches work only when no event is waiting, so that
+        slow work (side effects waiting on the helpdesk's rate budget) can never starve event handling."""
         with self.app.app_context():
             while not self._stop.is_set():
                 try:
-                    busy = self.handle_events() + self.perform_work()
+                    if events_first:
+                        busy = self.handle_events() or self.perform_work()
+                    else:
+                        busy = self.perform_work() or self.handle_events()
                 except Exception:
                     log.exception("worker loop failed; retrying shortly")
                     busy = 0
