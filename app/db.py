@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -158,6 +159,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def insert_for(bind: Session | sa.Connection | Engine, target: Any) -> Any:
+    """An INSERT for ``target`` that offers ``on_conflict_do_nothing()`` on PostgreSQL and SQLite alike.
+
+    Unique keys are how Deskmate does things once; this is the statement that uses them.
+    """
+    engine_or_connection = bind.get_bind() if isinstance(bind, Session) else bind
+    dialect = engine_or_connection.dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
 
 
 def table_of(model: type[Base]) -> sa.Table:

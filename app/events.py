@@ -68,7 +68,10 @@ def _int_or_none(value: Any) -> int | None:
         raise EventError(f"expected an id, got {value!r}") from None
 
 
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 time from the helpdesk (``...Z``) as an aware UTC datetime; None when absent or unreadable."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not value or not isinstance(value, str):
         return None
     try:
@@ -141,8 +144,8 @@ class TicketSnapshot:
             channel=(via.get("channel") if isinstance(via, dict) else via) or None,
             tags=tuple(_tags(detail.get("tags"))),
             custom_fields=custom if isinstance(custom, dict) else {},
-            created_at=_parse_time(detail.get("created_at")),
-            updated_at=_parse_time(detail.get("updated_at")),
+            created_at=parse_time(detail.get("created_at")),
+            updated_at=parse_time(detail.get("updated_at")),
         )
 
     @classmethod
@@ -171,8 +174,8 @@ class TicketSnapshot:
     def from_dict(cls, data: dict[str, Any]) -> TicketSnapshot:
         values: dict[str, Any] = dict(data)
         values["tags"] = tuple(values.get("tags") or ())
-        values["created_at"] = _parse_time(values.get("created_at"))
-        values["updated_at"] = _parse_time(values.get("updated_at"))
+        values["created_at"] = parse_time(values.get("created_at"))
+        values["updated_at"] = parse_time(values.get("updated_at"))
         known: dict[str, Any] = {name: values.get(name) for name in cls.__dataclass_fields__ if name in values}
         return cls(**known)
 
@@ -269,7 +272,7 @@ def event_from_row(
             account_id=account_id,
             source=source,
             type=event_type,
-            occurred_at=_parse_time(payload.get("time")) or received_at,
+            occurred_at=parse_time(payload.get("time")) or received_at,
             ticket=TicketSnapshot.from_dict(ticket_data) if isinstance(ticket_data, dict) else None,
             subject_id=_int_or_none(payload.get("ticket_id")),
             data=payload.get("data") or {},
@@ -280,7 +283,7 @@ def event_from_row(
             account_id=account_id,
             source=source,
             type=event_type,
-            occurred_at=_parse_time(payload.get("time")) or received_at,
+            occurred_at=parse_time(payload.get("time")) or received_at,
             ticket=TicketSnapshot.from_trigger(payload["ticket"]),
             data=payload.get("event") or {},
             actor_id=_int_or_none(payload.get("actor_id")),
@@ -294,7 +297,7 @@ def event_from_row(
         account_id=account_id,
         source=source,
         type=event_type,
-        occurred_at=_parse_time(payload.get("time")) or received_at,
+        occurred_at=parse_time(payload.get("time")) or received_at,
         ticket=ticket,
         subject_id=subject_id if subject_id is not None else _int_or_none(detail.get("id")),
         data={**(payload.get("event") or {}), "detail": detail} if not event_type.startswith("ticket.")

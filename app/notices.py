@@ -21,10 +21,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import workqueue
+from app.db import insert_for
 from app.models import RequesterNoticeRecord, WorkItem
 
 NOTICE_WORK_KIND = "zendesk.requester_notice"
@@ -190,8 +190,7 @@ def notify_requesters(ctx: Any, notices: Iterable[RequesterNotice]) -> NotifyRes
             "templates": n.templates.to_json(), "context": dict(n.context), "tags": list(n.tags),
             "requester_name": n.requester_name, "created_by": ctx.plugin, "created_at": now,
         } for n in chunk]
-        insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-            RequesterNoticeRecord)
+        insert = insert_for(session, RequesterNoticeRecord)
         statement = insert.values(rows).on_conflict_do_nothing().returning(RequesterNoticeRecord.work_key)
         recorded.extend(session.scalars(statement).all())
     fresh = set(recorded)

@@ -25,7 +25,7 @@ from app import hookspecs, metrics, workqueue
 from app.accounts import AccountView
 from app.clock import get_clock
 from app.config import ConfigError
-from app.db import rowcount, storage
+from app.db import insert_for, rowcount, storage
 from app.models import InboundEvent
 
 EXTENSION_KEY = "deskmate.plugins"
@@ -106,7 +106,7 @@ class PluginContext:
         """
         if not event_type.startswith(self.plugin + "."):
             raise ValueError(f"plugin {self.plugin} may only emit events named '{self.plugin}.*'")
-        insert = _insert_for(self.session)(InboundEvent).values(
+        insert = insert_for(self.session, InboundEvent).values(
             account_id=self.account.id, source=self.plugin, event_type=event_type,
             ticket_id=ticket_id or (ticket or {}).get("id"), event_key=f"{self.plugin}:{key}", invocation_id=None,
             payload={"ticket": ticket, "ticket_id": ticket_id, "data": data, "time": self.now().isoformat()},
@@ -157,12 +157,6 @@ def _caller(impl: pluggy.HookImpl) -> Callable[..., Any]:
         return impl.function(**{key: value for key, value in kwargs.items() if key in names})
 
     return call
-
-
-def _insert_for(session: Session) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 class PluginManager:

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from app.db import table_of
+from app.db import insert_for, table_of
 from app.models import RateBucket
 
 
@@ -168,7 +167,7 @@ class RateBudget:
         return 0.0, False
 
     def _ensure_row(self, connection: sa.Connection) -> None:
-        insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(RateBucket)
+        insert = insert_for(connection, RateBucket)
         connection.execute(
             insert.values(account_id=self.account_id, api=self.api, tokens=self.capacity,
                           refreshed_at=self._now(), blocked_until=None).on_conflict_do_nothing()

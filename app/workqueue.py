@@ -16,11 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from app.db import rowcount, table_of
+from app.db import insert_for, rowcount, table_of
 from app.models import WorkItem
 
 PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
@@ -115,11 +114,6 @@ class Backoff:
         return timedelta(seconds=ceiling / 2 + self.rng.uniform(0, ceiling / 2))
 
 
-def _insert(bind: Session | Connection | Engine) -> Any:
-    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(WorkItem)
-
-
 def enqueue(
     session: Session,
     *,
@@ -137,7 +131,7 @@ def enqueue(
     if not key or len(key) > 255:
         raise ValueError("an idempotency key is required and at most 255 characters long")
     statement = (
-        _insert(session)
+        insert_for(session, WorkItem)
         .values(
             account_id=account_id,
             kind=kind,

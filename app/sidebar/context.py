@@ -17,17 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import workqueue
 from app.accounts import AccountView
-from app.events import TicketSnapshot
+from app.db import insert_for
+from app.events import TicketSnapshot, parse_time
 from app.sidebar.models import DirectoryRecord, TicketIndex
 
 FETCH_KIND = "sidebar.fetch_ticket"
@@ -59,16 +59,6 @@ class TicketContext:
     warning: str | None = None
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _int(value: Any) -> int | None:
@@ -79,7 +69,7 @@ def _int(value: Any) -> int | None:
 
 
 def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return lambda target: insert_for(session, target)
 
 
 # --- writing the cache ----------------------------------------------------------------------------------
@@ -123,7 +113,7 @@ def store_answer(session: Session, account_id: int, answer: dict[str, Any], now:
     if ticket is None or _int(ticket.get("id")) is None:
         return None
     ticket_id = int(ticket["id"])
-    updated_at = _parse_time(ticket.get("updated_at"))
+    updated_at = parse_time(ticket.get("updated_at"))
     row = session.get(TicketIndex, (account_id, ticket_id))
     if row is None:
         row = TicketIndex(account_id=account_id, ticket_id=ticket_id, tags=[])
@@ -132,7 +122,7 @@ def store_answer(session: Session, account_id: int, answer: dict[str, Any], now:
         for name in _COLUMNS:
             setattr(row, name, _int(ticket.get(name)) if name.endswith("_id") else ticket.get(name))
         row.tags = list(ticket.get("tags") or [])
-        row.created_at = _parse_time(ticket.get("created_at"))
+        row.created_at = parse_time(ticket.get("created_at"))
         row.updated_at = updated_at
     row.data, row.fetched_at = ticket, now
     session.flush()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts import AccountView
 from app.plugins import SidebarTicket, plugin_manager
-from app.sidebar.context import TicketContext, _int, _parse_time
+from app.sidebar.context import TicketContext, _int, parse_time
 
 log = logging.getLogger("deskmate.sidebar")
 
@@ -25,7 +25,7 @@ def sidebar_ticket(context: TicketContext, locale: str) -> SidebarTicket:
         requester_email=(str(requester["email"]).lower() if requester.get("email") else None),
         requester_name=requester.get("name"), organization_id=_int(ticket.get("organization_id")),
         group_id=_int(ticket.get("group_id")), tags=tuple(ticket.get("tags") or ()),
-        created_at=_parse_time(ticket.get("created_at")), locale=locale,
+        created_at=parse_time(ticket.get("created_at")), locale=locale,
         raw={"ticket": ticket, "requester": context.requester, "organization": organization},
     )
 

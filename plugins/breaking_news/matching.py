@@ -12,9 +12,9 @@ from datetime import datetime
 from functools import lru_cache
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.db import insert_for
 from app.events import TicketSnapshot
 from plugins.breaking_news.models import Incident, IncidentTicket
 
@@ -52,8 +52,7 @@ def tagged_incident_ids(ticket: TicketSnapshot, prefix: str) -> set[int]:
 def link(session: Session, *, account_id: int, incident_id: int, ticket: TicketSnapshot, matched_by: str,
          term: str, now: datetime) -> bool:
     """Count the ticket against the incident; False when it already was (events may come twice)."""
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-        IncidentTicket)
+    insert = insert_for(session, IncidentTicket)
     statement = insert.values(account_id=account_id, incident_id=incident_id, ticket_id=ticket.id,
                               requester_id=ticket.requester_id, requester_email=ticket.requester_email,
                               matched_by=matched_by, matched_on=term[:200], linked_at=now)

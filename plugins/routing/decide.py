@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import inspect
-from sqlalchemy.dialects import postgresql, sqlite
 
+from app.db import insert_for
 from app.effects import TICKET_UPDATE
 from app.events import Event, TicketSnapshot
 from app.plugins import PluginContext
@@ -46,8 +46,7 @@ def rules_for(ctx: PluginContext) -> RuleSet:
 
 
 def _insert(ctx: PluginContext) -> Any:
-    dialect = ctx.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(RoutingDecision)
+    return insert_for(ctx.session, RoutingDecision)
 
 
 def new_row(ctx: PluginContext, ticket: TicketSnapshot) -> RoutingDecision:

@@ -8,14 +8,14 @@ marks a record incomplete, so that the next ticket that needs it fetches it agai
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.events import Event, TicketSnapshot
+from app.db import insert_for
+from app.events import Event, TicketSnapshot, parse_time
 from plugins.routing.models import RoutingOrganization, RoutingUser
 from plugins.routing.rules import Facts, OrganizationFacts, RequesterFacts, RuleSet
 
@@ -27,18 +27,9 @@ USER_INVALIDATING = {"user.created", "user.tags_changed", "user.custom_field_cha
 
 
 def _insert(session: Session, model: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    return insert_for(session, model)
 
 
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _id(value: Any) -> int | None:

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.db import insert_for
 from app.events import TicketSnapshot
 from plugins.sla.business_hours import BusinessCalendar, calendar_for
 from plugins.sla.models import ANSWERED, BREACHED, CLOSED, RUNNING, SlaClock
@@ -38,8 +38,7 @@ def clock_for(session: Session, account_id: int, ticket: TicketSnapshot, now: da
     Two workers handling two events of one new ticket both insert; the conflict is ignored and both then
     lock the one row, so neither fails nor starts a second clock.
     """
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(SlaClock)
+    insert = insert_for(session, SlaClock)
     start = started_at or ticket.created_at or now
     session.execute(insert.values(
         account_id=account_id, ticket_id=ticket.id, state=RUNNING, started_at=start, tags=list(ticket.tags),
