@@ -48,8 +48,11 @@ class Worker:
         self.handlers = {**core_handlers(), **plugin_manager.work_handlers(app)}
         self.timers = plugin_manager.timers(app)
         self.items_done = 0
-        self._lease_renewed_at = time.monotonic()
-        self._unfinished: set[int] = set()
+        # Work items this worker has claimed and not finished, across all its threads. A lease keeper renews
+        # their leases while the worker lives, however long a handler takes; when the worker dies, they lapse.
+        self._held: set[int] = set()
+        self._held_lock = threading.Lock()
+        self._leases_renewed_at = time.monotonic()
         self._stop = threading.Event()
 
     def now(self) -> datetime:
@@ -143,26 +146,34 @@ class Worker:
         groups: dict[tuple[int, str], list[ClaimedItem]] = defaultdict(list)
         for item in items:
             groups[(item.account_id, item.kind)].append(item)
-        self._lease_renewed_at = time.monotonic()
-        self._unfinished = {item.id for item in items}
+        with self._held_lock:
+            self._held.update(item.id for item in items)
         for (account_id, kind), group in groups.items():
             self._perform_group(account_id, kind, group)
         return len(items)
 
-    def _still_mine(self, items: list[ClaimedItem]) -> list[ClaimedItem]:
-        """Renew the leases of the claimed batch when a third of the lease has gone; drop items lost meanwhile."""
-        lease = self.settings.worker_lease_seconds
-        if time.monotonic() - self._lease_renewed_at < lease / 3:
-            return items
-        held = workqueue.extend_lease(storage.engine(self.app), self._unfinished, worker_id=self.worker_id,
-                                      until=self.now() + timedelta(seconds=lease))
-        self._lease_renewed_at = time.monotonic()
-        lost = self._unfinished - held
+    def renew_leases(self) -> None:
+        """Push the leases of every item this worker holds a full lease ahead; forget the ones it lost."""
+        with self._held_lock:
+            ids = set(self._held)
+        self._leases_renewed_at = time.monotonic()
+        if not ids:
+            return
+        held = workqueue.extend_lease(storage.engine(self.app), ids, worker_id=self.worker_id,
+                                      until=self.now() + timedelta(seconds=self.settings.worker_lease_seconds))
+        lost = ids - held
         if lost:
             log.warning("worker %s lost the lease of %d work items; another worker has them", self.worker_id,
                         len(lost))
-        self._unfinished = held
-        return [item for item in items if item.id in held]
+            with self._held_lock:
+                self._held -= lost
+
+    def _still_mine(self, items: list[ClaimedItem]) -> list[ClaimedItem]:
+        """The items of a claimed batch this worker still holds (renewing leases if the keeper is late)."""
+        if time.monotonic() - self._leases_renewed_at >= self.settings.worker_lease_seconds / 3:
+            self.renew_leases()  # no keeper (tests drive the worker by hand), or the keeper is behind
+        with self._held_lock:
+            return [item for item in items if item.id in self._held]
 
     def _perform_group(self, account_id: int, kind: str, items: list[ClaimedItem]) -> None:
         handler = self.handlers.get(kind)
@@ -211,7 +222,8 @@ class Worker:
         return outcomes
 
     def _finish(self, item: ClaimedItem, outcome: Outcome) -> None:
-        self._unfinished.discard(item.id)
+        with self._held_lock:
+            self._held.discard(item.id)
         state = workqueue.finish(storage.engine(self.app), item.id, outcome, worker_id=self.worker_id,
                                  now=self.now(), attempts=item.attempts, backoff=self.backoff,
                                  max_attempts=item.max_attempts)
@@ -284,6 +296,8 @@ class Worker:
             scheduler.add_job(self._timer_job, "interval", seconds=timer.every_seconds, args=[plugin, timer],
                               id=f"{plugin}:{timer.name}", **job_defaults)
         scheduler.add_job(self._safe_heartbeat, "interval", seconds=5, id="heartbeat", **job_defaults)
+        scheduler.add_job(self._safe_renew, "interval", seconds=max(1.0, self.settings.worker_lease_seconds / 4),
+                          id="lease-keeper", **job_defaults)
         scheduler.start()
         self._safe_heartbeat()
         # Half the threads (at least one) put events first, the others work: each side goes on when the other
@@ -306,6 +320,12 @@ class Worker:
         with self.app.app_context():
             for account in active_accounts(self.app):
                 self.run_timer(plugin, timer, account)
+
+    def _safe_renew(self) -> None:
+        try:
+            self.renew_leases()
+        except Exception:
+            log.exception("renewing work item leases failed")
 
     def _safe_heartbeat(self) -> None:
         try:

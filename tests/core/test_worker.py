@@ -204,8 +204,8 @@ def test_long_batch_renews_its_leases_so_no_other_worker_takes_them(app, worker,
                               limit=10)
     # The worker is part-way through its batch when most of the lease has gone.
     clock.advance(seconds=50)
-    worker._unfinished = {item.id for item in claimed}
-    worker._lease_renewed_at -= 1000
+    worker._held = {item.id for item in claimed}
+    worker._leases_renewed_at -= 1000
     assert [item.id for item in worker._still_mine(claimed)] == [item.id for item in claimed]
     clock.advance(seconds=30)  # past the original lease, within the renewed one
     assert Worker(app, worker_id="other").perform_work() == 0
@@ -219,7 +219,27 @@ def test_items_whose_lease_was_lost_are_left_to_their_new_owner(app, worker, clo
                               limit=10)
     clock.advance(seconds=61)
     workqueue.claim(storage.engine(app), worker_id="new-owner", now=clock.now(), lease_seconds=60, limit=10)
-    worker._unfinished = {item.id for item in claimed}
-    worker._lease_renewed_at -= 1000
+    worker._held = {item.id for item in claimed}
+    worker._leases_renewed_at -= 1000
     assert worker._still_mine(claimed) == []
     assert sample_plugin.performed == {}
+
+
+def test_lease_keeper_renews_every_item_any_thread_holds(app, worker, clock, account_id):
+    from app.worker import Worker
+
+    with storage.session(app) as session:
+        for n in range(4):
+            workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key=f"record:held:{n}",
+                              payload={"greeting": "hi"}, now=clock.now())
+    engine = storage.engine(app)
+    first = workqueue.claim(engine, worker_id="test-worker", now=clock.now(), lease_seconds=60, limit=2)
+    second = workqueue.claim(engine, worker_id="test-worker", now=clock.now(), lease_seconds=60, limit=2)
+    # Two threads of one worker hold one batch each; the keeper renews both, not only the last claimed.
+    worker._held = {item.id for item in first + second}
+    clock.advance(seconds=50)
+    worker.renew_leases()  # a full lease from now
+    clock.advance(seconds=50)
+    assert Worker(app, worker_id="other").perform_work() == 0
+    clock.advance(seconds=app.config["DESKMATE"].worker_lease_seconds)
+    assert Worker(app, worker_id="other").perform_work() == 4  # the keeper stopped: the leases lapse
