@@ -14,6 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, request
 
 from app import metrics
@@ -85,23 +86,30 @@ def receive(subdomain: str | None = None) -> Any:
         return _refuse(422, str(exc), "bad_event")
 
     invocation_id = request.headers.get("X-Zendesk-Webhook-Invocation-Id") or None
-    stored = store_event(current_app, account_id=account.id, event_type=parsed.event_type,
-                         ticket_id=parsed.ticket_id, event_key=parsed.event_key, invocation_id=invocation_id,
-                         payload=parsed.stored, now=now)
+    try:
+        stored = store_event(current_app, account_id=account.id, event_type=parsed.event_type,
+                             ticket_id=parsed.ticket_id, event_key=parsed.event_key, invocation_id=invocation_id,
+                             payload=parsed.stored, now=now, raw=raw if parsed.stored is body else None)
+    except sa.exc.DataError:
+        return _refuse(422, "the body holds a value the database cannot store (such as \\u0000 in a string)",
+                       "bad_event")
     metrics.WEBHOOKS.labels("stored" if stored else "duplicate").inc()
     return {"status": "stored" if stored else "duplicate"}, (202 if stored else 200)
 
 
 def store_event(app: Flask, *, account_id: int, event_type: str, ticket_id: int | None, event_key: str,
                 invocation_id: str | None, payload: dict[str, Any], now: datetime,
-                source: str = "zendesk") -> bool:
+                source: str = "zendesk", raw: bytes | None = None) -> bool:
     """Insert an inbound event unless its event key or invocation id is already stored; True if inserted.
 
-    Returns only once the row is committed, so an acknowledged delivery is never lost.
+    ``raw``, when given, is the JSON text ``payload`` was parsed from: stored as it is, it need not be
+    serialised again. Returns only once the row is committed, so an acknowledged delivery is never lost.
     """
     values = {"account_id": account_id, "source": source, "event_type": event_type, "ticket_id": ticket_id,
               "event_key": event_key, "invocation_id": invocation_id, "payload": payload, "state": "pending",
               "attempts": 0, "received_at": now, "next_attempt_at": now}
+    if raw is not None:
+        values["payload_json"] = raw.decode("utf-8")
     committer = app.extensions.get("deskmate.ingest")
     if committer is not None:
         return bool(committer.store(values))

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.db import storage
-from app.ingest import GroupCommitter
+from app.ingest import GroupCommitter, _Pending
 from tests.conftest import database_kind
 
 pytestmark = pytest.mark.skipif(database_kind() != "postgresql", reason="group commit is PostgreSQL's path")
@@ -51,3 +51,20 @@ def test_a_failed_write_reaches_every_waiting_delivery(app, clock):
     committer = GroupCommitter(storage.engine(app))
     with pytest.raises(sa.exc.IntegrityError):
         committer.store(values(999_999, clock, "evt:no-such-account", "inv"))  # foreign key refuses it
+
+
+def test_a_row_the_database_refuses_fails_only_its_own_delivery(app, account_id, clock):
+    committer = GroupCommitter(storage.engine(app))
+    good = [values(account_id, clock, f"evt:good-{n}", f"inv-good-{n}") for n in range(6)]
+    bad = values(account_id, clock, "evt:bad", "inv-bad")
+    bad["payload"] = {"subject": "nul \u0000 byte"}  # JSONB refuses it
+    # One batch, as the leader would write it when these seven arrive while a write is in flight.
+    batch = [_Pending(row) for row in [*good[:3], bad, *good[3:]]]
+    committer._write_isolating_bad_rows(batch)
+    assert isinstance(batch[3].error, sa.exc.DataError)
+    assert [pending.stored for pending in batch if pending is not batch[3]] == [True] * 6
+    assert all(pending.error is None for pending in batch if pending is not batch[3])
+    # The committer's connection is still usable after the refusal.
+    assert committer.store(values(account_id, clock, "evt:after", "inv-after")) is True
+    with storage.engine(app).connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM inbound_events")).scalar_one() == 7

@@ -121,3 +121,24 @@ def test_wrong_http_method_gets_json_405(client):
     answer = client.get("/webhooks/zendesk")
     assert answer.status_code == 405
     assert answer.is_json
+
+
+def test_the_stored_payload_is_the_delivered_json(app, post_webhook):
+    body = ticket_event(111)
+    body["detail"]["subject"] = "Émission figée — «live» ✓"
+    assert post_webhook(json.dumps(body, ensure_ascii=False).encode()).status_code == 202
+    [event] = stored_events(app)
+    assert event.payload == body
+
+
+def test_a_body_the_database_cannot_store_is_refused_not_failed(app, post_webhook):
+    # PostgreSQL's JSONB refuses \u0000 in strings; that is the sender's data, so a 4xx, not a 500 to retry.
+    body = ticket_event(112)
+    body["detail"]["subject"] = "nul \u0000 byte"
+    answer = post_webhook(body)
+    if storage.engine(app).dialect.name == "postgresql":
+        assert answer.status_code == 422
+        assert "cannot store" in answer.get_json()["error"]["message"]
+        assert stored_events(app) == []
+    else:
+        assert answer.status_code == 202  # SQLite stores it as it is
