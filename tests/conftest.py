@@ -195,7 +195,8 @@ def post_webhook(client: FlaskClient, clock: FakeClock) -> Callable[..., Any]:
     """Post a body to /webhooks/zendesk signed the way Zendesk signs it."""
 
     def post(body: dict[str, Any] | bytes, *, secret: str = WEBHOOK_SECRET, timestamp: str | None = None,
-             invocation_id: str | None = None, headers: dict[str, str] | None = None) -> Any:
+             invocation_id: str | None = None, headers: dict[str, str] | None = None,
+             path: str = "/webhooks/zendesk") -> Any:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         stamp = timestamp or clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         sent = {
@@ -208,7 +209,7 @@ def post_webhook(client: FlaskClient, clock: FakeClock) -> Callable[..., Any]:
             "User-Agent": "Zendesk Webhook",
             **(headers or {}),
         }
-        return client.post("/webhooks/zendesk", data=raw, headers=sent)
+        return client.post(path, data=raw, headers=sent)
 
     return post
 

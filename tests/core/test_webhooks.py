@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 
@@ -142,3 +143,31 @@ def test_a_body_the_database_cannot_store_is_refused_not_failed(app, post_webhoo
         assert stored_events(app) == []
     else:
         assert answer.status_code == 202  # SQLite stores it as it is
+
+
+def test_the_subdomain_path_matches_its_account_and_other_paths_are_not_taken_for_it(app, post_webhook):
+    assert post_webhook(ticket_event(113), path="/webhooks/zendesk/acme").status_code == 202
+    assert post_webhook(ticket_event(114), path="/webhooks/zendesk/other").status_code == 404
+    for path in ("/webhooks/zendeskacme", "/webhooks/zendesk/acme/extra"):
+        answer = post_webhook(ticket_event(115), path=path)
+        assert (answer.status_code, answer.is_json) == (404, True)
+    assert [event.ticket_id for event in stored_events(app)] == [113]
+
+
+def test_a_body_without_a_length_is_still_held_to_the_size_limit(app, client, post_webhook):
+    # A chunked delivery has no Content-Length; the limit is enforced on what is read.
+    answer = client.post("/webhooks/zendesk", input_stream=io.BytesIO(b"{" + b" " * 2_000_000 + b"}"),
+                         headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"})
+    assert answer.status_code == 413
+    assert stored_events(app) == []
+
+
+def test_an_unexpected_failure_is_logged_and_answered_in_json(app, post_webhook, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("app.webhooks.store_event", broken)
+    answer = post_webhook(ticket_event(116))
+    assert answer.status_code == 500
+    assert answer.get_json()["error"]["message"] == "internal error; the server log has the details"
+    assert "database went away" in caplog.text
