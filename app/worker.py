@@ -32,9 +32,16 @@ from app.models import InboundEvent, WorkerHeartbeat
 from app.plugins import plugin_manager
 from app.ratelimit import BudgetExhausted
 from app.workqueue import Backoff, BatchHandler, ClaimedItem, Done, Fail, Outcome, PermanentFailure, Retry, RetryLater
-from app.zendesk import HelpdeskError
+from app.zendesk import HelpdeskError, zendesk_clients
 
 log = logging.getLogger("deskmate.worker")
+
+# Helpdesk events that Deskmate's own updates cause (routing sets the group, the priority and the tags) come
+# back as webhooks: about half of all events in a spike. Made by Deskmate's own helpdesk user, they tell no
+# plugin anything it does not know (a plugin that changes a ticket tells the others through a core event, as
+# routing does with routing.ticket_routed), so they are marked done without being handed out. Comments, status
+# changes and new tickets are always handed out, whoever made them.
+ECHO_TYPES = frozenset({"ticket.group_assignment_changed", "ticket.priority_changed", "ticket.tags_changed"})
 
 
 class Worker:
@@ -91,8 +98,9 @@ class Worker:
     def _handle_event(self, event_id: int) -> None:
         started = time.perf_counter()
         # Refresh the account cache before the transaction: on SQLite a transaction holds the write lock, and a
-        # refresh inside it (get_account, ctx.has_slack) would wait for the lock its own process holds.
-        active_accounts(self.app)
+        # refresh inside it (get_account, ctx.has_slack) would wait for the lock its own process holds. The
+        # helpdesk user Deskmate acts as is looked up here too (once), never inside a transaction.
+        own_users = self._own_users()
         with storage.session(self.app) as session:
             row = session.get(InboundEvent, event_id)
             if row is None or row.state != "processing" or row.locked_by != self.worker_id:
@@ -107,6 +115,11 @@ class Worker:
             except (EventError, KeyError, TypeError) as exc:
                 row.state, row.last_error, row.processed_at = "failed", f"unreadable event: {exc}", self.now()
                 metrics.EVENTS.labels("unreadable").inc()
+                return
+            if (event.source == "zendesk" and event.type in ECHO_TYPES and event.actor_id is not None
+                    and event.actor_id == own_users.get(account.id)):
+                row.state, row.processed_at, row.locked_by, row.locked_until = "done", self.now(), None, None
+                metrics.EVENTS.labels("echo").inc()
                 return
             wanted = set(row.pending_plugins) if row.pending_plugins else None
             failed: list[str] = []
@@ -135,6 +148,16 @@ class Worker:
                 row.last_error = f"plugins failed: {', '.join(failed)} (see the log)"
                 metrics.EVENTS.labels("retry").inc()
         log.debug("event %s handled in %.1f ms", event_id, (time.perf_counter() - started) * 1000)
+
+    def _own_users(self) -> dict[int, int | None]:
+        """Each active account's own helpdesk user id, where known (see ``Zendesk.own_user_id``)."""
+        users: dict[int, int | None] = {}
+        for account in active_accounts(self.app):
+            try:
+                users[account.id] = zendesk_clients.for_account(account, self.app).own_user_id()
+            except RuntimeError:  # an account without helpdesk credentials: nothing of its own comes back
+                users[account.id] = None
+        return users
 
     # --- work items -------------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ queue turns into a deferral rather than a failed attempt.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -22,6 +23,8 @@ from app import metrics
 from app.accounts import AccountView
 from app.clock import Clock
 from app.ratelimit import BudgetExhausted, RateBudget
+
+log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "deskmate.zendesk"
 
@@ -97,6 +100,28 @@ class Zendesk:
         # zenpy caches objects in-process; Deskmate keeps its own cache in the database, keyed by account.
         self.zenpy.disable_caching()
         session.auth = (f"{email}/token", token)
+        self._own_user_id: int | None = None
+        self._own_user_retry_at = 0.0
+        self._own_user_lock = threading.Lock()
+
+    def own_user_id(self) -> int | None:
+        """The id of the helpdesk user Deskmate acts as (``GET /users/me``), or None while it is not known.
+
+        Looked up once per client and only when the rate budget has room (it is never worth waiting for); a
+        failed look-up is tried again a minute later.
+        """
+        if self._own_user_id is not None or time.monotonic() < self._own_user_retry_at:
+            return self._own_user_id
+        with self._own_user_lock:
+            if self._own_user_id is None and time.monotonic() >= self._own_user_retry_at:
+                self._own_user_retry_at = time.monotonic() + 60
+                if self.has_spare_budget():
+                    try:
+                        self._own_user_id = int(self.call("GET", "/users/me", what="who Deskmate is")["user"]["id"])
+                    except (HelpdeskError, BudgetExhausted, requests.RequestException, KeyError, TypeError,
+                            ValueError) as exc:
+                        log.info("could not learn Deskmate's own helpdesk user yet: %s", exc)
+        return self._own_user_id
 
     def has_spare_budget(self, share: float = 0.5) -> bool:
         """True when at least ``share`` of the rate budget is free: optional calls may go ahead."""

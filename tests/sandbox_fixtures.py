@@ -41,12 +41,23 @@ class Emulator:
         response.raise_for_status()
         return response.json() if response.content else None
 
-    def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Call the helpdesk API as Deskmate's admin user."""
-        response = requests.request(method, f"{self.url}/api/v2{path}", auth=(f"{ADMIN_EMAIL}/token", API_TOKEN),
+    def api(self, method: str, path: str, *, as_email: str = ADMIN_EMAIL, **kwargs: Any) -> Any:
+        """Call the helpdesk API as Deskmate's admin user, or as another staff member (``as_email``).
+
+        API tokens are account-wide: ``agent@example/token`` acts as that agent, and the helpdesk's events name
+        them as the actor. Deskmate treats changes by its own user as echoes of its own updates, so a test
+        standing in for an agent's change acts as an agent.
+        """
+        response = requests.request(method, f"{self.url}/api/v2{path}", auth=(f"{as_email}/token", API_TOKEN),
                                     timeout=10, **kwargs)
         response.raise_for_status()
         return response.json() if response.content else None
+
+    def agent(self, email: str = "agent@acme.example", name: str = "Agent Smith") -> str:
+        """An agent of the helpdesk (created once); returns the email to pass as ``as_email``."""
+        if self.state.user_by_email(email) is None:
+            self.api("POST", "/users.json", json={"user": {"name": name, "email": email, "role": "agent"}})
+        return email
 
     def stats(self) -> dict[str, Any]:
         return self.call("GET", "/__sandbox/stats")  # type: ignore[no-any-return]

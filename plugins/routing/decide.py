@@ -204,5 +204,5 @@ def routed_data(row: RoutingDecision, ticket: TicketSnapshot) -> dict[str, Any]:
         "segment": row.segment, "group_id": row.group_id, "group_name": row.group_name,
         "priority": row.changes.get("priority") or ticket.priority or row.priority, "reason": row.reason,
         "rule": row.rule, "organization_id": row.organization_id, "requester_id": row.requester_id,
-        "version": row.version, "tier": row.tier,
+        "version": row.version, "tier": row.tier, "tags": sorted(row.tags or []),
     }

@@ -104,6 +104,10 @@ def on_routed(ctx: PluginContext, ticket: TicketSnapshot, data: dict[str, Any]) 
         clock.organization_id = int(data["organization_id"])
     if data.get("requester_id") is not None and clock.requester_id is None:
         clock.requester_id = int(data["requester_id"])
+    if isinstance(data.get("tags"), list) and data["tags"]:
+        # Routing's tags reach the ticket by an update whose echo the core does not hand out: merged here
+        # so that reports by tag see them.
+        clock.tags = sorted(set(clock.tags or []) | {str(tag) for tag in data["tags"]})
     _route(ctx, clock, str(data.get("segment") or settings_of(ctx).default_segment))
 
 

@@ -136,7 +136,7 @@ def test_merge_moves_requesters_without_counting_anyone_twice(helpdesk, worker, 
 
 def test_removing_the_tag_in_the_helpdesk_unlinks_the_ticket(helpdesk, worker, admin, three_tickets):
     [bob_ticket] = three_tickets["bob"]
-    helpdesk.api("PUT", f"/tickets/{bob_ticket}.json",
+    helpdesk.api("PUT", f"/tickets/{bob_ticket}.json", as_email=helpdesk.agent(),
                  json={"ticket": {"remove_tags": [f"fr_{three_tickets['id']}"]}})
     settle(helpdesk, worker)
     detail = admin("GET", f"/{three_tickets['id']}")[1]

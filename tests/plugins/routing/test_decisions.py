@@ -68,7 +68,8 @@ def test_routed_ticket_is_announced_to_other_plugins_once(app, post_webhook, wor
     assert event.payload["data"] == {
         "segment": "premium_partner", "group_id": TIER_2, "group_name": "Tier 2", "priority": "high",
         "reason": "organization tag premium_partner", "rule": "premium partner organization",
-        "organization_id": PREMIUM_ORG, "requester_id": PARTNER_REQUESTER, "version": 1, "tier": "Tier 2"}
+        "organization_id": PREMIUM_ORG, "requester_id": PARTNER_REQUESTER, "version": 1, "tier": "Tier 2",
+        "tags": ["deskmate_premium_partner", "tier_2"]}
     assert event.payload["ticket"]["id"] == 1004
 
 
