@@ -6,9 +6,9 @@ same Alembic migrations (``flask db upgrade``), and every query here works on bo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,9 @@ class _StorageState:
     engine: Engine
     sessions: sessionmaker[Session]
     reader: Engine
+    # Connections held outside the pool's checkout/checkin cycle (the webhook group committer's) are closed
+    # by their owners when the storage is disposed.
+    on_dispose: list[Callable[[], None]] = field(default_factory=list)
 
 
 class Storage:
@@ -108,9 +111,15 @@ class Storage:
     def dispose(self, app: Flask | None = None) -> None:
         """Close every pooled connection (tests, and processes about to fork)."""
         state = self._state(app)
+        for close in state.on_dispose:
+            close()
         state.engine.dispose()
         if state.reader is not state.engine:
             state.reader.dispose()
+
+    def on_dispose(self, app: Flask, close: Callable[[], None]) -> None:
+        """Have ``close`` called by ``dispose`` (for a connection kept outside the pool's cycle)."""
+        self._state(app).on_dispose.append(close)
 
     def sessions(self, app: Flask | None = None) -> sessionmaker[Session]:
         return self._state(app).sessions

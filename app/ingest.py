@@ -91,6 +91,10 @@ class GroupCommitter:
             self._raw_pid = os.getpid()
         return self._raw.driver_connection
 
+    def close(self) -> None:
+        """Close the kept connection (the storage's ``dispose`` calls this); the next write opens another."""
+        self._discard_connection()
+
     def _discard_connection(self) -> None:
         # Invalidated, never returned: the pool must not hand an autocommit connection to anyone else.
         raw, self._raw = self._raw, None

@@ -184,6 +184,8 @@ def store_event(app: Flask, *, account_id: int, event_type: str, ticket_id: int 
 def init_app(app: Flask) -> None:
     engine = storage.engine(app)
     if engine.dialect.name == "postgresql":
-        app.extensions["deskmate.ingest"] = GroupCommitter(engine)
+        committer = GroupCommitter(engine)
+        app.extensions["deskmate.ingest"] = committer
+        storage.on_dispose(app, committer.close)
     app.register_blueprint(bp)
     app.wsgi_app = FastPath(app, app.wsgi_app)  # type: ignore[method-assign]

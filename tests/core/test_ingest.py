@@ -68,3 +68,12 @@ def test_a_row_the_database_refuses_fails_only_its_own_delivery(app, account_id,
     assert committer.store(values(account_id, clock, "evt:after", "inv-after")) is True
     with storage.engine(app).connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM inbound_events")).scalar_one() == 7
+
+
+def test_disposing_the_storage_closes_the_kept_connection(app, account_id, clock):
+    committer = app.extensions["deskmate.ingest"]
+    assert committer.store(values(account_id, clock, "evt:before", "inv-before")) is True
+    kept = committer._connection()
+    storage.dispose(app)
+    assert kept.closed
+    assert committer.store(values(account_id, clock, "evt:after", "inv-after")) is True  # a new one is opened
