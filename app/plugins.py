@@ -215,6 +215,11 @@ class PluginManager:
         state.pm.register(module, name=name)
         state.pm.check_pending()
         state.order.insert(0, name)
+        state.builtins.add(name)
+
+    def is_builtin(self, app: Flask, name: str) -> bool:
+        """True for a part of the core registered with ``register_builtin`` (the sidebar's index, for one)."""
+        return name in self.state(app).builtins
 
     def context(self, app: Flask, plugin: str, account: AccountView, session: Session) -> PluginContext:
         """Build the context a plugin's hook receives for ``account``, with the account's setting overrides."""
@@ -262,6 +267,7 @@ class _State:
     pm: pluggy.PluginManager
     order: list[str]
     settings: dict[str, BaseModel]
+    builtins: set[str] = field(default_factory=set)
 
 
 plugin_manager = PluginManager()

@@ -39,8 +39,8 @@ log = logging.getLogger("deskmate.worker")
 # Helpdesk events that Deskmate's own updates cause (routing sets the group, the priority and the tags) come
 # back as webhooks: about half of all events in a spike. Made by Deskmate's own helpdesk user, they tell no
 # plugin anything it does not know (a plugin that changes a ticket tells the others through a core event, as
-# routing does with routing.ticket_routed), so they are marked done without being handed out. Comments, status
-# changes and new tickets are always handed out, whoever made them.
+# routing does with routing.ticket_routed), so plugins are not handed them; only the core's own parts (the
+# sidebar's ticket index) are. Comments, status changes and new tickets are always handed out, whoever made them.
 ECHO_TYPES = frozenset({"ticket.group_assignment_changed", "ticket.priority_changed", "ticket.tags_changed"})
 
 
@@ -116,16 +116,15 @@ class Worker:
                 row.state, row.last_error, row.processed_at = "failed", f"unreadable event: {exc}", self.now()
                 metrics.EVENTS.labels("unreadable").inc()
                 return
-            if (event.source == "zendesk" and event.type in ECHO_TYPES and event.actor_id is not None
-                    and event.actor_id == own_users.get(account.id)):
-                row.state, row.processed_at, row.locked_by, row.locked_until = "done", self.now(), None, None
-                metrics.EVENTS.labels("echo").inc()
-                return
+            echo = (event.source == "zendesk" and event.type in ECHO_TYPES and event.actor_id is not None
+                    and event.actor_id == own_users.get(account.id))
             wanted = set(row.pending_plugins) if row.pending_plugins else None
             failed: list[str] = []
             for name, function in plugin_manager.implementations(self.app, "handle_event"):
                 if wanted is not None and name not in wanted:
                     continue
+                if echo and not plugin_manager.is_builtin(self.app, name):
+                    continue  # the core's own parts (the sidebar's ticket index) still see the ticket's new state
                 ctx = plugin_manager.context(self.app, name, account, session)
                 savepoint = session.begin_nested()
                 ok, _ = plugin_manager.call_isolated(self.app, "handle_event", name, function, event=event, ctx=ctx)
@@ -137,7 +136,7 @@ class Worker:
             row.locked_by, row.locked_until = None, None
             if not failed:
                 row.state, row.processed_at, row.pending_plugins, row.last_error = "done", self.now(), None, None
-                metrics.EVENTS.labels("done").inc()
+                metrics.EVENTS.labels("echo" if echo else "done").inc()
             elif row.attempts >= self.settings.work_max_attempts:
                 row.state, row.pending_plugins = "failed", failed
                 row.last_error = f"plugins failed on every attempt: {', '.join(failed)}"

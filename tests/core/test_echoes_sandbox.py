@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.accounts import active_accounts
 from app.db import storage
 from app.models import InboundEvent
+from app.sidebar.models import TicketIndex
 from app.zendesk import zendesk_clients
 from tests.core import sample_plugin
 from tests.sandbox_fixtures import Emulator
@@ -61,6 +62,10 @@ def test_changes_by_deskmates_own_user_are_marked_done_without_reaching_plugins(
             InboundEvent.event_type != "ticket.created")).all()
     assert sorted(echoes) == [("ticket.group_assignment_changed", "done"), ("ticket.priority_changed", "done"),
                               ("ticket.tags_changed", "done")]
+    # The core's own sidebar index still follows the ticket: the agent's sidebar lists it as it now is.
+    with storage.session(app) as session:
+        indexed = session.get(TicketIndex, (active_accounts(app)[0].id, ticket_id))
+    assert (indexed.priority, indexed.group_id, "tier_2" in indexed.tags) == ("high", group["id"], True)
 
 
 def test_the_same_changes_by_an_agent_reach_plugins(app, helpdesk, worker):
