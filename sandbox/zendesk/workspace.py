@@ -34,14 +34,14 @@ SETTING = re.compile(r"\{\{\s*setting\.(\w+)\s*\}\}")
 
 
 def _viewer() -> dict[str, Any]:
-    """The agent the workspace is used as (`?as=<user id>`).
+    """The agent the workspace is used as (`?as=<user id>`, default the admin).
 
-    By default the first agent, when there is one: the admin is the user Deskmate's own API token acts as, and
-    Deskmate takes that user's group, priority and tag changes as echoes of its own updates.
+    The admin is also the user Deskmate's API token acts as in the sandbox, and Deskmate takes that user's group,
+    priority and tag changes for echoes of its own updates: to see a manual move handled as an agent's, pick an
+    agent (`?as=`, or the switcher).
     """
     s = state()
-    first_agent = next((user["id"] for user in s.users.values() if user["role"] == "agent"), None)
-    user_id = request.args.get("as", type=int) or first_agent or s.admin_id
+    user_id = request.args.get("as", type=int) or s.admin_id
     user = s.users.get(user_id)
     if user is None or user["role"] == "end-user":
         abort(404)
