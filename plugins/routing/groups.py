@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.db import insert_for
 from plugins.routing import cache
 from plugins.routing.models import RoutingGroup, RoutingSync
 
@@ -21,13 +22,15 @@ STREAM = "groups"
 
 
 def sync_row(session: Session, account_id: int, stream: str) -> RoutingSync:
-    """The sync state of one stream (created on first use)."""
-    row = session.scalar(sa.select(RoutingSync).where(RoutingSync.account_id == account_id,
-                                                      RoutingSync.stream == stream))
+    """The sync state of one stream (created on first use, by whichever worker gets there first)."""
+    query = sa.select(RoutingSync).where(RoutingSync.account_id == account_id, RoutingSync.stream == stream)
+    row = session.scalar(query)
     if row is None:
-        row = RoutingSync(account_id=account_id, stream=stream)
-        session.add(row)
-        session.flush()
+        # Two workers may create it at once (the first classifications after a start): the second waits for
+        # the first and then finds its row, instead of failing its whole batch on the unique key.
+        session.execute(insert_for(session, RoutingSync).values(account_id=account_id, stream=stream)
+                        .on_conflict_do_nothing())
+        row = session.scalars(query.execution_options(populate_existing=True)).one()
     return row
 
 
@@ -103,16 +106,23 @@ def _next_path(page: dict[str, Any]) -> str | None:
 
 def store(session: Session, account_id: int, groups: Iterable[dict[str, Any]], now: datetime) -> None:
     """Replace the cached group list with ``groups`` (API objects) and mark the stream synced."""
+    groups = list(groups)
     seen: set[int] = set()
-    existing = {row.group_id: row for row in session.scalars(
-        sa.select(RoutingGroup).where(RoutingGroup.account_id == account_id))}
+    query = sa.select(RoutingGroup).where(RoutingGroup.account_id == account_id)
+    existing = {row.group_id: row for row in session.scalars(query)}
+    new = {int(group["id"]) for group in groups} - set(existing)
+    if new:
+        # Two workers may store the list at once (the first classifications after a start, which both found it
+        # missing): inserted with ON CONFLICT DO NOTHING, the second waits for the first and then updates the
+        # same rows, instead of failing its whole batch on the unique key (seen in every spike start-up).
+        session.execute(insert_for(session, RoutingGroup).values([
+            {"account_id": account_id, "group_id": group_id, "name": str(group_id), "is_default": False,
+             "deleted": False, "refreshed_at": now} for group_id in sorted(new)]).on_conflict_do_nothing())
+        existing = {row.group_id: row for row in session.scalars(query.execution_options(populate_existing=True))}
     for group in groups:
         group_id = int(group["id"])
         seen.add(group_id)
-        row = existing.get(group_id)
-        if row is None:
-            row = RoutingGroup(account_id=account_id, group_id=group_id)
-            session.add(row)
+        row = existing[group_id]
         row.name = str(group.get("name") or group_id)
         row.is_default = bool(group.get("default"))
         row.deleted = bool(group.get("deleted"))

@@ -1,0 +1,46 @@
+"""Two workers storing the helpdesk's group list at once (the first classifications after a start)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from app.db import storage
+from plugins.routing import groups
+from plugins.routing.models import RoutingGroup
+from tests.conftest import database_kind
+
+pytestmark = pytest.mark.skipif(database_kind() != "postgresql", reason="two writers at once need PostgreSQL")
+
+HELPDESK_GROUPS = [{"id": 3000001, "name": "Tier 1", "default": True}, {"id": 3000002, "name": "Tier 2"}]
+
+
+def test_two_transactions_storing_the_same_group_list_both_succeed(app, account_id, clock):
+    first_stored = threading.Event()
+    errors: list[BaseException] = []
+
+    def second_writer() -> None:
+        try:
+            with storage.session(app) as session:
+                first_stored.wait(5)
+                # Blocks on the first transaction's uncommitted rows, then finds them instead of failing.
+                groups.store(session, account_id, HELPDESK_GROUPS, clock.now())
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    with storage.session(app) as session:
+        groups.store(session, account_id, HELPDESK_GROUPS, clock.now())
+        session.flush()
+        first_stored.set()
+        thread.join(0.5)  # the second writer is now waiting for this transaction
+    thread.join(10)
+    assert errors == []
+    with storage.session(app) as session:
+        rows = session.execute(sa.select(RoutingGroup.group_id, RoutingGroup.name, RoutingGroup.is_default)
+                               .where(RoutingGroup.account_id == account_id).order_by(RoutingGroup.group_id)).all()
+        assert [tuple(row) for row in rows] == [(3000001, "Tier 1", True), (3000002, "Tier 2", False)]
+        assert groups.known(session, account_id)
