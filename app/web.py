@@ -27,6 +27,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 __all__ = ["current_account", "db_session", "json_body", "json_error", "require_admin"]
 
 
+# What an unexpected failure answers (the details go to the log, never to the caller).
+INTERNAL_ERROR = "internal error; the server log has the details"
+
+
 def json_error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
     """A JSON error body: ``{"error": {"status": ..., "message": ...}}``."""
     return jsonify({"error": {"status": status, "message": message, **extra}}), status
@@ -114,7 +118,7 @@ def init_app(app: Any) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        return json_error(500, "internal error; the server log has the details")
+        return json_error(500, INTERNAL_ERROR)
 
 
 def __getattr__(name: str) -> Any:

@@ -28,6 +28,7 @@ from app.clock import get_clock
 from app.db import storage
 from app.events import EventError, parse_webhook
 from app.ingest import GroupCommitter, single_insert
+from app.web import INTERNAL_ERROR
 
 bp = Blueprint("webhooks", __name__)
 _SUBDOMAIN = re.compile(r"[A-Za-z0-9-]{1,63}")
@@ -74,15 +75,15 @@ def ingest(app: Flask, headers: Headers, read_body: Callable[[int], bytes],
 
 def _verify_and_store(app: Flask, headers: Headers, read_body: Callable[[int], bytes],
                       subdomain: str | None) -> bool:
-    limit = app.config["DESKMATE"].webhook_max_body_bytes
-    too_large = Refused(413, f"the body is larger than {limit} bytes", "too_large")
-    length = headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > limit:
-        raise too_large  # refused without reading it
-    raw = read_body(limit + 1)  # one byte past the limit tells a body without a length that is too large
-    if len(raw) > limit:
-        raise too_large
     settings = app.config["DESKMATE"]
+    limit = settings.webhook_max_body_bytes
+    length = headers.get("Content-Length", "")
+    # Refused unread when the sender says it is too large; otherwise one byte past the limit is read, which
+    # tells a body without a length (chunked) that is too large.
+    declared_too_large = length.isdigit() and int(length) > limit
+    raw = b"" if declared_too_large else read_body(limit + 1)
+    if declared_too_large or len(raw) > limit:
+        raise Refused(413, f"the body is larger than {limit} bytes", "too_large")
     account = find_for_webhook(app, headers.get("X-Zendesk-Account-Id"), subdomain)
     if account is None:
         raise Refused(404, "no Deskmate account matches this webhook", "unknown_account")
@@ -154,8 +155,7 @@ class FastPath:
         except Exception:
             # As the Flask app answers an unexpected error: logged, and a JSON 500 the sender will retry.
             self.app.logger.exception("unhandled error on POST %s", path)
-            status, answer = 500, {"error": {"status": 500,
-                                             "message": "internal error; the server log has the details"}}
+            status, answer = 500, {"error": {"status": 500, "message": INTERNAL_ERROR}}
         payload = json.dumps(answer, separators=(",", ":")).encode()
         start_response(f"{status} {HTTPStatus(status).phrase}",
                        [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
