@@ -2,9 +2,10 @@
 
 The sandbox helpdesk (700 requests/minute) and Slack run as their own process. Before the spike, requesters ask
 for one feature (tickets tagged ``fr_<id>``); then the spike arrives (a share from premium partners, agents
-replying to some); half-way an incident is published and the feature is released. With ``--faults``, worker
-and web processes are killed with SIGKILL and restarted, the helpdesk answers 429 and then 503 for a while,
-Slack rate-limits, and every webhook is delivered twice. At the end every invariant is checked from the
+replying to some); half-way an incident is published and the feature is released. With ``--faults``, three
+worker processes and two web processes are killed with SIGKILL at random moments (``--seed``) and restarted, the
+helpdesk answers 429 for a minute and later 503 for a minute (``--fault-seconds``), Slack rate-limits for 20 s,
+and every webhook is delivered twice. At the end every invariant is checked from the
 emulators' own records (which cost no API quota):
 
 - every ticket routed once, to the right tier group;
@@ -14,7 +15,8 @@ emulators' own records (which cost no API quota):
 
     python bench/spike.py                      # 10,000 tickets over 3 minutes
     python bench/spike.py --faults
-    python bench/spike.py --tickets 300 --minutes 0.5 --requesters 60 --faults   # the CI-sized run
+    python bench/spike.py --tickets 300 --minutes 0.5 --requesters 60 --sla-minutes 2 --faults --fault-seconds 15
+                                               # the CI-sized run (tests/bench/test_spike_reduced.py)
 
 The last line is one JSON object with the figures and ``"invariants_ok"``.
 """
@@ -63,6 +65,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--slack-rate", type=float, default=50.0,
                         help="Slack messages per second per channel the emulator allows (Slack's own: about 1)")
     parser.add_argument("--faults", action="store_true")
+    parser.add_argument("--fault-seconds", type=float, default=60,
+                        help="how long the helpdesk answers 429, and then 503, with --faults")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the fault moments and victims (default: a new one, printed in the report)")
     parser.add_argument("--timeout", type=float, default=1800, help="give up waiting for the work after this")
     return parser.parse_args()
 
@@ -136,7 +142,8 @@ def _children(pid: int) -> list[int]:
 
 def main() -> None:
     args = parse_args()
-    rng = random.Random(11)
+    seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
+    rng = random.Random(seed)
     helpdesk_port, slack_port, web_port = free_port(), free_port(), free_port()
     helpdesk, slack, web = (f"http://127.0.0.1:{port}" for port in (helpdesk_port, slack_port, web_port))
     webhook_secret = secrets.token_urlsafe(24)
@@ -217,6 +224,7 @@ def main() -> None:
         threading.Thread(target=spike, daemon=True).start()
         halfway = started + args.minutes * 30
         fault_plan = _fault_plan(args, rng, started) if args.faults else []
+        planned = [(round(at - started, 1), what) for at, what in fault_plan]
         released = published = False
         if args.faults:
             requests.post(f"{helpdesk}/__sandbox/faults", json={"duplicate_webhooks": 1}, timeout=10)
@@ -234,11 +242,11 @@ def main() -> None:
                 progress("  feature released")
             while fault_plan and fault_plan[0][0] <= now:
                 _, what = fault_plan.pop(0)
-                _inject(what, processes, master, helpdesk, slack, rng)
+                _inject(what, processes, master, helpdesk, slack, rng, args)
             processes.sample(master)
             done.wait(0.5)
         for _, what in fault_plan:  # faults planned after a short spike still happen
-            _inject(what, processes, master, helpdesk, slack, rng)
+            _inject(what, processes, master, helpdesk, slack, rng, args)
         if not released:
             _post(base, f"/admin/api/feature-requests/{feature_id}/release", admin, {})
         spike_seconds = time.monotonic() - started
@@ -259,6 +267,12 @@ def main() -> None:
         report["peak_rss_mb"] = {role: round(kb / 1024, 1) for role, kb in sorted(processes.peak_kb.items())}
         report["kills"] = processes.kills
         report["faults"] = args.faults
+        if args.faults:
+            report["seed"], report["fault_plan_s"] = seed, planned
+        if report["failures"]:
+            # Keep what explains the failure: the scratch database and, per unmoved ticket, routing's own record.
+            report["diagnosis"] = _diagnose(engine, report["failures"])
+            os.environ["DESKMATE_BENCH_KEEP_DB"] = "1"
         for name, value in report.items():
             if name not in ("failures",):
                 progress(f"{name:>28}: {value}")
@@ -273,21 +287,23 @@ def _short(snapshot: dict[str, Any]) -> str:
 
 
 def _fault_plan(args: argparse.Namespace, rng: random.Random, started: float) -> list[tuple[float, str]]:
+    """When each fault happens: the helpdesk's 429s and then 503s early and mid-spike, Slack's rate limit late,
+    and three worker and two web kills at random moments of the spike (from ``--seed``)."""
     span = args.minutes * 60
     plan = [(started + span * share, what) for share, what in (
-        (0.15, "storm"), (0.25, "kill-worker"), (0.4, "kill-web"), (0.55, "errors"), (0.7, "kill-worker"),
-        (0.8, "slack-storm"), (0.9, "kill-web"))]
-    plan += [(started + rng.uniform(0.1, 0.95) * span, "kill-worker")]
+        (0.1, "storm"), (0.5, "errors"), (0.8, "slack-storm"))]
+    plan += [(started + rng.uniform(0.05, 0.95) * span, "kill-worker") for _ in range(3)]
+    plan += [(started + rng.uniform(0.05, 0.95) * span, "kill-web") for _ in range(2)]
     return sorted(plan)
 
 
 def _inject(what: str, processes: Processes, master: int | None, helpdesk: str, slack: str,
-            rng: random.Random) -> None:
-    # The helpdesk answers 429 (then 503) for a stretch that scales with the run, up to a minute.
+            rng: random.Random, args: argparse.Namespace) -> None:
     if what == "storm":
-        requests.post(f"{helpdesk}/__sandbox/faults", json={"storm_seconds": 30}, timeout=10)
+        requests.post(f"{helpdesk}/__sandbox/faults", json={"storm_seconds": args.fault_seconds}, timeout=10)
     elif what == "errors":
-        requests.post(f"{helpdesk}/__sandbox/faults", json={"error_seconds": 30, "error_status": 503}, timeout=10)
+        requests.post(f"{helpdesk}/__sandbox/faults",
+                      json={"error_seconds": args.fault_seconds, "error_status": 503}, timeout=10)
     elif what == "slack-storm":
         requests.post(f"{slack}/__sandbox/faults", json={"storm_seconds": 20}, timeout=10)
     elif what == "kill-worker":
@@ -295,6 +311,27 @@ def _inject(what: str, processes: Processes, master: int | None, helpdesk: str, 
     elif what == "kill-web" and master is not None:
         processes.kill_web_worker(master, rng)
     progress(f"  fault: {what}")
+
+
+def _diagnose(engine: sa.Engine, failures: list[str]) -> dict[str, Any]:
+    """What Deskmate recorded for the tickets an invariant names: routing's decisions by status and note, and
+    the work items of those tickets by kind and state (the database itself is kept, named in the log)."""
+    import re
+
+    ticket_ids = sorted({int(found) for failure in failures for found in re.findall(r"ticket (\d+)", failure)})
+    if not ticket_ids:
+        return {}
+    with engine.connect() as connection:
+        decisions = connection.execute(sa.text(
+            "SELECT status, coalesce(note, ''), version, count(*) FROM routing_decisions "
+            "WHERE ticket_id = ANY(:ids) GROUP BY 1, 2, 3 ORDER BY 4 DESC"), {"ids": ticket_ids}).all()
+        work = connection.execute(sa.text(
+            "SELECT kind, state, count(*) FROM work_items WHERE "
+            "substring(idempotency_key from '^[a-z_]+:[a-z_]+:([0-9]+)')::bigint = ANY(:ids) "
+            "GROUP BY 1, 2 ORDER BY 3 DESC"), {"ids": ticket_ids}).all()
+        database = connection.execute(sa.text("SELECT current_database()")).scalar()
+    return {"database": database, "tickets": len(ticket_ids), "first": ticket_ids[:10],
+            "decisions": [list(row) for row in decisions[:20]], "work": [list(row) for row in work[:20]]}
 
 
 def _wait_up(url: str) -> None:

@@ -22,7 +22,7 @@ pytestmark = [
 def test_reduced_spike_with_faults_keeps_every_invariant(tmp_path):
     run = subprocess.run(
         [sys.executable, "bench/spike.py", "--tickets", "300", "--minutes", "0.5", "--requesters", "60",
-         "--sla-minutes", "2", "--faults", "--timeout", "600"],
+         "--sla-minutes", "2", "--faults", "--fault-seconds", "15", "--timeout", "600"],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
         env={"PATH": "/usr/bin:/bin", "DESKMATE_BENCH_LOGS": str(tmp_path)},
     )
