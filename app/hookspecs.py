@@ -38,10 +38,11 @@ def settings_model() -> type[BaseModel]:  # type: ignore[empty-body]
 def handle_event(event: Event, ctx: PluginContext) -> None:
     """React to one inbound event (from the helpdesk or emitted by a plugin).
 
-    Runs in the worker, inside the event's transaction and a savepoint of its own: write state through
-    ``ctx.session``, ask for side effects with ``ctx.enqueue`` and tell other plugins with ``ctx.emit``;
-    all of it commits together with the event, or none of it does. Do not call the helpdesk or Slack here.
-    Raising rolls back this plugin's work only; the event is retried later for this plugin alone.
+    Runs in the worker, inside the event's transaction: write state through ``ctx.session``, ask for side
+    effects with ``ctx.enqueue`` and tell other plugins with ``ctx.emit``; all of it commits together with the
+    event, or none of it does. Do not call the helpdesk or Slack here. Raising rolls back this plugin's work
+    only (the worker then runs the event again with each plugin in a savepoint, so a handler may be called
+    twice for one event); the event is retried later for this plugin alone.
     """
 
 

@@ -34,6 +34,10 @@ def settings_model() -> type[BaseModel]:
 
 @hookimpl
 def handle_event(event, ctx):
+    if failures.get("handle_event") == "after_write":
+        ctx.enqueue("sample_plugin.record", f"record:{event.ticket_id}", {"ticket_id": event.ticket_id,
+                                                                          "greeting": "lost"})
+        raise RuntimeError("sample plugin told to fail after writing")
     if failures.get("handle_event"):
         raise RuntimeError("sample plugin told to fail")
     seen_events.append((event.type, event.ticket_id))

@@ -71,6 +71,47 @@ def test_failing_plugin_is_isolated_and_retried_alone(app, post_webhook, worker,
     assert sample_plugin.performed == {"record:9": 1}
 
 
+def test_plugins_share_one_transaction_without_savepoints_until_one_fails(app, post_webhook, worker, clock,
+                                                                         caplog):
+    from app.sidebar.models import TicketIndex
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement.split()[0].upper())
+
+    engine = storage.engine(app)
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        post_webhook(ticket_event(11))
+        worker.handle_events()
+        assert "SAVEPOINT" not in statements  # nothing failed: one plain transaction for every plugin
+        assert events(app)[0].state == "done"
+
+        # A plugin failing after it wrote: everything is rolled back and handled again, each plugin in a
+        # savepoint, so the sidebar's index (a builtin) keeps the ticket and only the failed plugin is retried.
+        statements.clear()
+        sample_plugin.failures["handle_event"] = "after_write"
+        post_webhook(ticket_event(12))
+        with caplog.at_level("ERROR", logger="deskmate.plugins"):
+            worker.handle_events()
+        assert "SAVEPOINT" in statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    event = next(e for e in events(app) if e.ticket_id == 12)
+    assert (event.state, event.pending_plugins) == ("pending", ["sample_plugin"])
+    assert [i for i in items(app) if i.idempotency_key == "record:12"] == []  # its write went with its savepoint
+    with storage.session(app) as session:
+        assert session.get(TicketIndex, (event.account_id, 12)) is not None
+    failures = [r for r in caplog.records if "plugin sample_plugin failed" in r.getMessage()]
+    failed_events = [e for e in events(app) if e.state == "pending"]  # ticket 12's, and ticket 11's emitted one
+    assert len(failures) == len(failed_events)  # each logged once, by the isolated run only
+    sample_plugin.failures.clear()
+    clock.advance(minutes=5)
+    worker.run_until_idle()
+    assert sample_plugin.performed == {"record:11": 1, "record:12": 1}
+
+
 def test_transient_failure_is_retried_with_backoff(app, post_webhook, worker, clock):
     sample_plugin.failures["record:10"] = "transient"
     post_webhook(ticket_event(10))
