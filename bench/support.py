@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def scratch_postgres(prefix: str = "deskmate_bench") -> Iterator[str]:
-    """A new PostgreSQL database for one benchmark run, dropped afterwards."""
+def scratch_postgres(prefix: str = "deskmate_bench", keep: Callable[[], bool] = lambda: False) -> Iterator[str]:
+    """A new PostgreSQL database for one benchmark run, dropped afterwards unless ``keep()`` says to keep it
+    (asked at the end: a run that found a failure keeps its evidence) or ``DESKMATE_BENCH_KEEP_DB`` is set."""
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -40,8 +41,8 @@ def scratch_postgres(prefix: str = "deskmate_bench") -> Iterator[str]:
     try:
         yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     finally:
-        if os.environ.get("DESKMATE_BENCH_KEEP_DB"):
-            progress(f"kept the database {name} (DESKMATE_BENCH_KEEP_DB)")
+        if keep() or os.environ.get("DESKMATE_BENCH_KEEP_DB"):
+            progress(f"kept the database {name}")
         else:
             with admin.connect() as connection:
                 connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -36,11 +37,25 @@ def test_two_transactions_storing_the_same_group_list_both_succeed(app, account_
         groups.store(session, account_id, HELPDESK_GROUPS, clock.now())
         session.flush()
         first_stored.set()
-        thread.join(0.5)  # the second writer is now waiting for this transaction
+        waited = _wait_for_a_blocked_writer(app)
     thread.join(10)
+    assert waited, "the second writer never waited on the first one's rows: the race was not exercised"
     assert errors == []
     with storage.session(app) as session:
         rows = session.execute(sa.select(RoutingGroup.group_id, RoutingGroup.name, RoutingGroup.is_default)
                                .where(RoutingGroup.account_id == account_id).order_by(RoutingGroup.group_id)).all()
         assert [tuple(row) for row in rows] == [(3000001, "Tier 1", True), (3000002, "Tier 2", False)]
         assert groups.known(session, account_id)
+
+
+def _wait_for_a_blocked_writer(app, seconds: float = 5.0) -> bool:
+    """True once another connection of this database waits for a lock (the second writer on our rows)."""
+    deadline = time.monotonic() + seconds
+    with storage.engine(app).connect() as connection:
+        while time.monotonic() < deadline:
+            if connection.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")).scalar():
+                return True
+            time.sleep(0.05)
+    return False
