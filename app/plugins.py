@@ -1,6 +1,7 @@
 """The plugin manager (pluggy) and what plugins receive: ``PluginContext``, ``Timer``, ``SidebarTicket``.
 
-Plugins are enabled by the ordered list ``DESKMATE_PLUGINS``; each name is the package ``plugins.<name>``.
+Plugins are enabled by the ordered list ``DESKMATE_PLUGINS``; each name is an installed entry point of group
+``deskmate.plugins``, else the package ``plugins.<name>``, else a dotted module path (see ``load_plugin``).
 Fan-out hooks (events, timers, sidebar panels) call each plugin separately, so one plugin's failure is logged
 with its name and never stops the others (pluggy alone would stop at the first exception).
 """
@@ -8,6 +9,7 @@ with its name and never stops the others (pluggy alone would stop at the first e
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -159,6 +161,43 @@ def _caller(impl: pluggy.HookImpl) -> Callable[..., Any]:
     return call
 
 
+PLUGIN_GROUP = "deskmate.plugins"
+
+
+def load_plugin(entry: str) -> tuple[str, Any]:
+    """Resolve one name of ``DESKMATE_PLUGINS`` to the plugin's name and the object to register.
+
+    In this order: an installed entry point of that name in group ``deskmate.plugins`` (a plugin packaged
+    outside this repository); Deskmate's own package ``plugins.<name>``; a dotted module path, whose last part
+    is the plugin's name. Nothing found, or two installed distributions claiming the name, is a ``ConfigError``.
+    """
+    claims = sorted(importlib.metadata.entry_points(group=PLUGIN_GROUP, name=entry),
+                    key=lambda ep: (_distribution_name(ep), ep.value))
+    if len(claims) > 1:
+        owners = "; ".join(f"{ep.value} from {_distribution_name(ep)}" for ep in claims)
+        raise ConfigError(f"DESKMATE_PLUGINS names {entry!r}, which {len(claims)} installed entry points of group "
+                          f"{PLUGIN_GROUP} claim ({owners}); uninstall all but one")
+    if claims:
+        try:
+            return entry, claims[0].load()
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"DESKMATE_PLUGINS names {entry!r}, the entry point {claims[0].value} of "
+                              f"{_distribution_name(claims[0])}, which cannot be loaded: {exc}") from exc
+    module_name = entry if "." in entry else f"plugins.{entry}"
+    try:
+        return entry.rsplit(".", 1)[-1], importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            raise  # the plugin exists but one of its own imports is missing: that error says more
+        raise ConfigError(f"DESKMATE_PLUGINS names {entry!r}, but there is no entry point {entry!r} of group "
+                          f"{PLUGIN_GROUP} and no module {module_name}") from exc
+
+
+def _distribution_name(entry_point: importlib.metadata.EntryPoint) -> str:
+    dist = getattr(entry_point, "dist", None)
+    return str(dist.name) if dist is not None else "an unknown distribution"
+
+
 class PluginManager:
     """The extension holding the enabled plugins. Config read by ``init_app``: ``plugins``, ``plugin_settings``."""
 
@@ -170,14 +209,10 @@ class PluginManager:
         pm.add_hookspecs(hookspecs)
         order = []
         for entry in settings.plugins:
-            # "routing" is Deskmate's plugins.routing; a dotted path names a plugin package of your own.
-            module_name = entry if "." in entry else f"plugins.{entry}"
-            name = entry.rsplit(".", 1)[-1]
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                raise ConfigError(f"DESKMATE_PLUGINS names {entry!r}, but there is no module {module_name}") from exc
-            pm.register(module, name=name)
+            name, plugin = load_plugin(entry)
+            if name in order:
+                raise ConfigError(f"DESKMATE_PLUGINS names two plugins called {name!r} ({entry!r} is the second)")
+            pm.register(plugin, name=name)
             order.append(name)
         pm.check_pending()  # a misspelt hook name fails at start-up, not silently
         plugin_settings: dict[str, BaseModel] = {}
