@@ -1,27 +1,60 @@
-"""Alembic, configured in code: the core's migrations plus each enabled plugin's own branch."""
+"""Alembic, configured in code: the core's migrations plus each enabled plugin's own branch.
+
+A plugin's migrations are found from where its code is, not from its name: the folder ``migrations/`` beside the
+plugin's module (inside the package when the plugin is a package's ``__init__``), whether that is this
+repository's ``plugins/<name>/`` or a distribution installed on its own.
+"""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from flask import Flask
 
+from app.plugins import plugin_manager
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def plugin_migrations(plugin: Any) -> Path | None:
+    """The ``migrations/`` folder beside a registered plugin's module, or None when there is none.
+
+    A top-level module that is not a package has no folder of its own (it would be ``site-packages``), so it
+    has no migrations.
+    """
+    module = plugin if inspect.ismodule(plugin) else inspect.getmodule(plugin)
+    file = getattr(module, "__file__", None)
+    if module is None or not file:
+        return None
+    if not hasattr(module, "__path__") and "." not in module.__name__:
+        return None
+    folder = Path(file).resolve().parent / "migrations"
+    return folder if folder.is_dir() else None
+
+
+def version_locations(app: Flask) -> list[Path]:
+    """The core's versions, then each enabled plugin's migrations folder, in the order of ``DESKMATE_PLUGINS``."""
+    state = plugin_manager.state(app)
+    locations = [ROOT / "migrations" / "versions"]
+    for name in state.order:
+        if plugin_manager.is_builtin(app, name):
+            continue  # the core's own parts keep their tables in the core's migrations
+        folder = plugin_migrations(state.pm.get_plugin(name))
+        if folder is not None and folder not in locations:
+            locations.append(folder)
+    return locations
 
 
 def alembic_config(app: Flask) -> Config:
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))
-    locations = [str(ROOT / "migrations" / "versions")]
-    for name in app.config["DESKMATE"].plugins:
-        folder = ROOT / "plugins" / name / "migrations"
-        if folder.is_dir():
-            locations.append(str(folder))
     # A separator that no path contains: the default (whitespace/comma) would break on unusual paths.
     config.set_main_option("path_separator", ";")
-    config.set_main_option("version_locations", ";".join(locations))
+    config.set_main_option("version_locations", ";".join(str(path) for path in version_locations(app)))
     config.attributes["engine"] = app.extensions["deskmate.storage"].engine
     return config
 
