@@ -81,8 +81,32 @@ def register_commands(cli: click.Group) -> None:
 
 @hookspec
 def sidebar_panels(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:
-    """Return this plugin's panel for the agent's sidebar (a JSON-able dict), or None to show nothing.
+    """Return this plugin's panel for the agent's sidebar, or None (its ``<plugin>.empty`` text, if any).
 
-    Called on every sidebar open: read from the database only; at most one helpdesk call for the whole page
-    is the sidebar's budget, and the core spends it (``ticket`` already holds the ticket and requester).
+    A panel is ``{"title": text, "blocks": [block, ...], "empty": text, "data": {...}}`` (the shape is in
+    ``docs/plugins.md``): the sidebar renders it without knowing the plugin. Called on every sidebar open:
+    read from the database only; at most one helpdesk call for the whole page is the sidebar's budget, and the
+    core spends it (``ticket`` already holds the ticket and requester). Anything slower (another system over
+    HTTP) goes in a ``deferred`` block the page fetches from the plugin's own sidebar route after showing.
+    """
+
+
+@hookspec
+def sidebar_messages() -> dict[str, dict[str, Any]]:  # type: ignore[empty-body]
+    """Return this plugin's sidebar texts: ``{language: {key: text}}``, every key starting with ``<plugin>.``.
+
+    Merged into the catalog the sidebar page loads (``/sidebar/ui/i18n/<language>.json``) next to the core's
+    ``sidebar_ui/i18n/<language>.json``; panels refer to them as ``{"t": "<plugin>.key", "args": {...}}``. A text
+    is a string with ``{name}`` placeholders, or ``{"one": ..., "other": ...}`` chosen by ``Intl.PluralRules``
+    for ``args.count``. ``app.api.load_sidebar_messages(folder)`` reads a folder of ``<language>.json`` files.
+    """
+
+
+@hookspec
+def sidebar_module() -> str:  # type: ignore[empty-body]
+    """Return the path of an ES module that renders this plugin's panel itself (for more than blocks).
+
+    The core serves it (and files next to it) at ``/sidebar/ui/plugins/<plugin>/<file>``; the page imports it
+    and calls its ``render({panel, ticket, api, h, t, label, reload, ...})``, which returns a DOM node
+    (see ``docs/sidebar.md``).
     """

@@ -22,7 +22,7 @@ from app.sidebar.auth import (
     verify_signed_load,
 )
 from app.sidebar.context import TicketContext, TicketUnavailable, open_ticket, recent_tickets
-from app.sidebar.panels import gather_panels, sidebar_ticket
+from app.sidebar.panels import gather_panels, message_catalog, module_url, plugin_modules, sidebar_ticket
 from app.web import json_error
 
 UI_ROOT = Path(__file__).resolve().parents[2] / "sidebar_ui"
@@ -67,7 +67,27 @@ def asset(folder: str, filename: str) -> Any:
     """Deliberately public: the sidebar's static scripts, styles and translations (no data, no secrets)."""
     if folder not in ASSET_FOLDERS:
         return json_error(404, "no such sidebar asset")
+    if folder == "i18n":
+        # The core's texts merged with every enabled plugin's (``sidebar_messages``).
+        catalog = message_catalog(current_app, filename.removesuffix(".json"))
+        if catalog is None or not filename.endswith(".json"):
+            return json_error(404, "no such sidebar asset")
+        response = current_app.json.response(catalog)
+        response.headers["Cache-Control"] = "public, max-age=300"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
     response = send_from_directory(UI_ROOT / folder, filename, max_age=300)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/ui/plugins/<name>/<path:filename>")
+def plugin_asset(name: str, filename: str) -> Any:
+    """Deliberately public: a plugin's sidebar ES module (``sidebar_module``) and the files next to it."""
+    module = plugin_modules(current_app).get(name)
+    if module is None:
+        return json_error(404, "no such sidebar asset")
+    response = send_from_directory(module.parent, filename, max_age=300)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -119,7 +139,9 @@ def ticket(ticket_id: int) -> Any:
                    "recent_tickets": context.recent,
                    "url": f"{account.helpdesk_url}/agent/tickets/{ticket_id}"},
         "panels": panels,
-        "meta": {"plugins": plugins, "helpdesk_calls": context.helpdesk_calls, "cached": context.cached,
+        "meta": {"plugins": plugins,
+                 "modules": {name: url for name in plugins if (url := module_url(current_app, name))},
+                 "helpdesk_calls": context.helpdesk_calls, "cached": context.cached,
                  "refreshing": context.refreshing, "warning": context.warning,
                  "generated_at": now.isoformat()},
     }

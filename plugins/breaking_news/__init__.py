@@ -11,9 +11,8 @@ import click
 from flask import Blueprint
 from pydantic import BaseModel
 
-from app.events import Event
+from app.api import Event, PluginContext, SidebarTicket, Timer
 from app.hookspecs import hookimpl
-from app.plugins import PluginContext, SidebarTicket, Timer
 from plugins.breaking_news import models  # noqa: F401  (the tables must be known to Base.metadata)
 from plugins.breaking_news.settings import BreakingNewsSettings
 
@@ -59,3 +58,12 @@ def sidebar_panels(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] 
     from plugins.breaking_news.sidebar import panel
 
     return panel(ticket, ctx)
+
+
+@hookimpl
+def sidebar_messages() -> dict[str, dict[str, Any]]:
+    from pathlib import Path
+
+    from app.api import load_sidebar_messages
+
+    return load_sidebar_messages(Path(__file__).parent / "sidebar_ui" / "i18n")

@@ -6,14 +6,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.plugins import PluginContext, SidebarTicket
+from app.api import PluginContext, SidebarTicket
 from plugins.breaking_news import markup
 from plugins.breaking_news.incidents import live_incidents, ticket_counts
 from plugins.breaking_news.models import IncidentTicket
 
+SEVERITY_TONES = {"outage": "red", "degraded": "yellow", "maintenance": "blue"}
+
 
 def panel(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:
-    """``{"title", "incidents": [...]}`` while incidents are live, else None (reads the database only)."""
+    """A list of the live incidents (their data in ``data.incidents``), else None (reads the database only)."""
     incidents = live_incidents(ctx.session, ctx.account.id, ctx.now())
     if not incidents:
         return None
@@ -22,7 +24,7 @@ def panel(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:
     linked = set(ctx.session.scalars(sa.select(IncidentTicket.incident_id).where(
         IncidentTicket.account_id == ctx.account.id, IncidentTicket.ticket_id == ticket.id,
         IncidentTicket.incident_id.in_(ids))).all())
-    return {
+    data: dict[str, Any] = {
         "title": "Breaking news",
         "incidents": [{
             "id": incident.id, "title": incident.title, "severity": incident.severity,
@@ -35,6 +37,24 @@ def panel(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:
             "this_ticket_is_linked": incident.id in linked,
         } for incident in incidents],
     }
+    return {"title": {"t": "breaking_news.title"}, "empty": {"t": "breaking_news.empty"},
+            "blocks": [{"type": "list", "name": "incidents", "items": [_item(shown) for shown in data["incidents"]]}],
+            "data": data}
+
+
+def _item(incident: dict[str, Any]) -> dict[str, Any]:
+    """One live incident: its title and severity, a summary, its status and how many tickets are about it."""
+    severity, status = incident["severity"], incident["status"]
+    meta: list[Any] = [
+        {"badge": {"t": f"breaking_news.status.{status}", "default": status}},
+        {"t": "breaking_news.tickets", "args": {"count": incident["ticket_count"]}},
+    ]
+    if incident["this_ticket_is_linked"]:
+        meta.append({"badge": {"t": "breaking_news.this_ticket"}, "tone": "red"})
+    return {"id": incident["id"], "title": incident["title"], "strong": True,
+            "badge": {"text": {"t": f"breaking_news.severity.{severity}", "default": severity},
+                      "tone": SEVERITY_TONES.get(severity)},
+            "text": incident["summary"] or None, "meta": meta}
 
 
 def _count_text(count: int) -> str:

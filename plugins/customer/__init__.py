@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Blueprint
 from pydantic import BaseModel
 
+from app.api import PluginContext, SidebarTicket
 from app.hookspecs import hookimpl
-from app.plugins import PluginContext, SidebarTicket
 from plugins.customer.settings import CustomerSettings
 
 
@@ -20,13 +21,35 @@ def settings_model() -> type[BaseModel]:
 
 
 @hookimpl
+def register_routes() -> Blueprint:
+    from plugins.customer.views import bp
+
+    return bp
+
+
+@hookimpl
 def sidebar_panels(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:
+    from plugins.customer.panel import blocks
+
     settings = ctx.settings
     assert isinstance(settings, CustomerSettings)
+    title = {"t": "customer.title"}
     if settings.source == "billing":
-        from plugins.customer.billing import from_billing
+        # Over HTTP: never while the sidebar opens. The page fetches it from the plugin's route afterwards.
+        from plugins.customer.views import source_url
 
-        return from_billing(ctx.account.id, ticket.requester_email, settings)
+        return {"title": title, "blocks": [{"type": "deferred", "source": source_url(ticket.id)}],
+                "data": {"source": "billing", "state": "deferred"}}
     from plugins.customer.fields import from_helpdesk
 
-    return from_helpdesk(ticket.raw.get("requester"), ticket.raw.get("organization"), settings)
+    data = from_helpdesk(ticket.raw.get("requester"), ticket.raw.get("organization"), settings)
+    return {"title": title, **blocks(data), "data": data}
+
+
+@hookimpl
+def sidebar_messages() -> dict[str, dict[str, Any]]:
+    from pathlib import Path
+
+    from app.api import load_sidebar_messages
+
+    return load_sidebar_messages(Path(__file__).parent / "sidebar_ui" / "i18n")

@@ -11,10 +11,8 @@ import click
 from flask import Blueprint
 from pydantic import BaseModel
 
-from app.events import Event
+from app.api import Event, Handler, PluginContext, SidebarTicket
 from app.hookspecs import hookimpl
-from app.plugins import PluginContext, SidebarTicket
-from app.workqueue import Handler
 from plugins.feature_requests import models  # noqa: F401  (the tables must be known to Base.metadata)
 from plugins.feature_requests.settings import FeatureRequestsSettings
 
@@ -57,4 +55,22 @@ def register_commands(cli: click.Group) -> None:
 def sidebar_panels(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:
     from plugins.feature_requests.actions import panel
 
-    return panel(ctx, ticket.id, ticket.subject)
+    # Rendered by the plugin's own module (sidebar_ui/panel.js) from ``data``: it searches, links and creates.
+    return {"title": {"t": "feature_requests.title"}, "blocks": [],
+            "data": panel(ctx, ticket.id, ticket.subject)}
+
+
+@hookimpl
+def sidebar_messages() -> dict[str, dict[str, Any]]:
+    from pathlib import Path
+
+    from app.api import load_sidebar_messages
+
+    return load_sidebar_messages(Path(__file__).parent / "sidebar_ui" / "i18n")
+
+
+@hookimpl
+def sidebar_module() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).parent / "sidebar_ui" / "panel.js")

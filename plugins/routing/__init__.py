@@ -14,10 +14,8 @@ import sqlalchemy as sa
 from flask import Blueprint
 from pydantic import BaseModel
 
-from app.events import Event
+from app.api import Event, Handler, PluginContext, SidebarTicket, Timer
 from app.hookspecs import hookimpl
-from app.plugins import PluginContext, SidebarTicket, Timer
-from app.workqueue import Handler
 from plugins.routing import admin_page, commands, decide, directory, jobs, models, views
 from plugins.routing.settings import RoutingSettings
 
@@ -65,8 +63,15 @@ def sidebar_panels(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] 
         models.RoutingDecision.account_id == ctx.account.id, models.RoutingDecision.ticket_id == ticket.id))
     if row is None:
         return None
-    return {
-        "segment": row.segment, "tier": row.tier, "reason": row.reason, "group": row.group_name,
-        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
-        "status": row.status, "rule": row.rule, "note": row.note,
-    }
+    from plugins.routing.sidebar import panel
+
+    return panel(row)
+
+
+@hookimpl
+def sidebar_messages() -> dict[str, dict[str, Any]]:
+    from pathlib import Path
+
+    from app.api import load_sidebar_messages
+
+    return load_sidebar_messages(Path(__file__).parent / "sidebar_ui" / "i18n")

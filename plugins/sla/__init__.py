@@ -11,10 +11,8 @@ import click
 from flask import Blueprint
 from pydantic import BaseModel
 
-from app.events import Event
+from app.api import Event, Handler, PluginContext, SidebarTicket, Timer
 from app.hookspecs import hookimpl
-from app.plugins import PluginContext, SidebarTicket, Timer
-from app.workqueue import Handler
 from plugins.sla import models  # noqa: F401  (the tables must be known to the metadata)
 
 
@@ -68,9 +66,18 @@ def register_commands(cli: click.Group) -> None:
 def sidebar_panels(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:
     import sqlalchemy as sa
 
-    from plugins.sla.clocks import sidebar_panel
     from plugins.sla.models import SlaClock
+    from plugins.sla.sidebar import panel
 
     clock = ctx.session.scalar(sa.select(SlaClock).where(SlaClock.account_id == ctx.account.id,
                                                          SlaClock.ticket_id == ticket.id))
-    return sidebar_panel(clock, ctx.now()) if clock is not None else None
+    return panel(clock, ctx.now()) if clock is not None else None
+
+
+@hookimpl
+def sidebar_messages() -> dict[str, dict[str, Any]]:
+    from pathlib import Path
+
+    from app.api import load_sidebar_messages
+
+    return load_sidebar_messages(Path(__file__).parent / "sidebar_ui" / "i18n")

@@ -24,9 +24,20 @@ async function fetchJson(url) {
   return response.json();
 }
 
+export function has(key) {
+  return key in messages || key in fallback;
+}
+
+// A text with {placeholders}; a text may be {"one": ..., "other": ...}, chosen for values.count by the
+// language's plural rules.
 export function t(key, values = {}) {
-  const text = messages[key] ?? fallback[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
+  let text = messages[key] ?? fallback[key] ?? key;
+  if (text && typeof text === "object") {
+    const count = Number(values.count);
+    const form = Number.isNaN(count) ? "other" : new Intl.PluralRules(language).select(count);
+    text = text[form] ?? text.other ?? key;
+  }
+  return String(text).replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
 }
 
 // A translated label for a value ("segment.premium_partner"), or the value itself when none exists.
@@ -53,6 +64,20 @@ export function formatDay(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
   return new Intl.DateTimeFormat(language, { dateStyle: "medium" }).format(date);
+}
+
+// Minor units (cents) of a currency as a formatted amount: {"money": 999, "currency": "EUR"} is 9,99 €.
+export function formatMinorUnits(minor, currency) {
+  const number = Number(minor);
+  if (minor === null || minor === undefined || Number.isNaN(number)) return "";
+  let digits = 2;
+  try {
+    digits = new Intl.NumberFormat("en", { style: "currency", currency: currency || "EUR" })
+      .resolvedOptions().maximumFractionDigits;
+  } catch (error) {
+    digits = 2;
+  }
+  return formatMoney(number / 10 ** digits, currency);
 }
 
 export function formatMoney(amount, currency) {

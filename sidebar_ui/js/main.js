@@ -1,15 +1,18 @@
 // The sidebar: connects to the helpdesk (ZAF), asks Deskmate for the ticket's context, renders every panel.
+// Plugins' panels are data (render.js) or rendered by the plugin's own module (meta.modules): this file names
+// no plugin.
 
 import { Api } from "./api.js";
 import { alert, h } from "./dom.js";
 import { loadMessages, t } from "./i18n.js";
-import { customerPanel, failed, incidentsPanel, recentPanel, requesterPanel, routingPanel, slaPanel } from "./panels.js";
-import { requestsPanel } from "./requests.js";
+import { recentPanel, requesterPanel } from "./panels.js";
+import { headerBadges, renderPanel } from "./render.js";
 import { autoResize, connect } from "./zaf.js";
 
 const root = document.getElementById("app");
 const uiBase = document.querySelector('meta[name="deskmate-ui"]').getAttribute("content");
 const api = new Api();
+const modules = new Map();
 let tickers = [];
 setInterval(() => { const now = Date.now(); tickers.forEach((tick) => tick(now)); }, 1000);
 
@@ -20,10 +23,23 @@ function showError(title, body, retry) {
     retry ? h("button", { class: "dm-button", type: "button", text: t("error.retry"), onclick: retry }) : null);
 }
 
+// A plugin's own ES module, imported once; a module that cannot load leaves its panel in error.
+async function importModules(urls) {
+  await Promise.all(Object.entries(urls || {}).map(async ([name, url]) => {
+    if (modules.has(name)) return;
+    try {
+      modules.set(name, await import(url));
+    } catch (error) {
+      modules.set(name, { render: () => { throw error; } });
+    }
+  }));
+}
+
 async function load(ticketId, locale) {
   let data;
   try {
     data = await api.ticket(ticketId, locale);
+    await importModules(data.meta?.modules);
   } catch (error) {
     showError(t("error.load_title"), error.status === 401 ? t("error.session") : error.message,
       error.status === 401 ? null : () => load(ticketId, locale));
@@ -35,20 +51,14 @@ async function load(ticketId, locale) {
 function render(data, reload) {
   const { ticket, panels, meta } = data;
   tickers = [];
-  const known = new Set(["routing", "sla", "breaking_news", "customer", "feature_requests"]);
-  // A plugin that is enabled but has nothing to say gets its empty state; a disabled one, no section.
-  const enabled = new Set(meta.plugins || Object.keys(panels));
+  const env = { api, ticket, reload, tickers };
+  // Every enabled plugin in plugin order: its panel, its empty text when it has none, its error when it failed.
+  const names = meta.plugins || Object.keys(panels);
   const sections = [
     meta.warning ? alert("warning", t("warning.partial"), meta.warning) : null,
-    requesterPanel(ticket, panels.routing),
-    enabled.has("routing") ? routingPanel(panels.routing) : null,
-    enabled.has("sla") ? slaPanel(panels.sla, tickers) : null,
-    enabled.has("breaking_news") ? incidentsPanel(panels.breaking_news) : null,
-    enabled.has("customer") ? customerPanel(panels.customer) : null,
-    enabled.has("feature_requests") ? requestsPanel(panels.feature_requests, ticket, api, reload) : null,
+    requesterPanel(ticket, headerBadges(panels)),
+    ...names.map((name) => renderPanel(name, panels[name], env, modules.get(name))),
     recentPanel(ticket),
-    ...Object.entries(panels).filter(([name, panel]) => !known.has(name) && panel?.error)
-      .map(([name]) => failed(name, name)),
   ];
   root.replaceChildren(...sections.filter(Boolean));
   root.dataset.state = "ready";

@@ -69,3 +69,24 @@ def test_plugin_may_only_emit_its_own_events(app):
         ctx = plugin_manager.context(app, "sample_plugin", active_accounts(app)[0], session)
         with pytest.raises(ValueError, match="may only emit"):
             ctx.emit("routing.ticket_routed", {}, key="x")
+
+
+def test_sidebar_messages_are_merged_into_the_catalog_under_the_plugin_name(database_url):
+    app = create_app(base_config(database_url, plugins=["tests.core.sidebar_plugin"]))
+    client = app.test_client()
+    english = client.get("/sidebar/ui/i18n/en.json").get_json()
+    assert english["sidebar_plugin.title"] == "Sample"
+    assert english["sidebar_plugin.things"] == {"one": "{count} thing", "other": "{count} things"}
+    assert english["panel.error_title"] == "This panel could not be loaded"  # outside its namespace: ignored
+    assert client.get("/sidebar/ui/i18n/it.json").get_json()["sidebar_plugin.title"] == "Esempio"
+    assert client.get("/sidebar/ui/i18n/xx.json").status_code == 404
+
+
+def test_sidebar_module_is_served_under_the_plugin_name(database_url):
+    app = create_app(base_config(database_url, plugins=["tests.core.sidebar_plugin"]))
+    client = app.test_client()
+    response = client.get("/sidebar/ui/plugins/sidebar_plugin/panel.js")
+    assert response.status_code == 200 and "javascript" in response.content_type
+    assert b"export function render" in response.data
+    assert client.get("/sidebar/ui/plugins/sidebar_plugin/../sidebar_plugin.py").status_code == 404
+    assert client.get("/sidebar/ui/plugins/routing/panel.js").status_code == 404

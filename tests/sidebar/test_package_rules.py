@@ -202,7 +202,9 @@ def test_translations_of_the_app_and_the_sidebar_have_the_same_keys():
             out |= keys(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key}
         return out
 
-    for folder in (ROOT / "translations", ROOT / "sidebar_ui" / "i18n"):
+    plugin_folders = sorted((ROOT / "plugins").glob("*/sidebar_ui/i18n"))
+    assert plugin_folders, "no plugin ships sidebar texts"
+    for folder in (ROOT / "translations", ROOT / "sidebar_ui" / "i18n", *plugin_folders):
         english = keys(json.loads((folder / "en.json").read_text()))
         italian = keys(json.loads((folder / "it.json").read_text()))
         assert english == italian, f"{folder}: {english ^ italian}"
@@ -212,14 +214,28 @@ def test_every_text_key_the_sidebar_uses_is_translated():
     import re
 
     english = json.loads((ROOT / "sidebar_ui" / "i18n" / "en.json").read_text())
+    for folder in (ROOT / "plugins").glob("*/sidebar_ui/i18n"):
+        texts = json.loads((folder / "en.json").read_text())
+        assert all(key.startswith(f"{folder.parents[1].name}.") for key in texts), folder
+        english.update(texts)
     used: set[str] = set()
-    for script in (ROOT / "sidebar_ui" / "js").glob("*.js"):
+    for script in [*(ROOT / "sidebar_ui" / "js").glob("*.js"), *(ROOT / "plugins").glob("*/sidebar_ui/*.js")]:
         used |= set(re.findall(r'\bt\("([\w.]+)"', script.read_text()))
     assert used, "no t(...) calls found"
     assert used - set(english) == set()
 
 
+def test_the_core_sidebar_names_no_plugin():
+    import re
+
+    names = [path.name for path in (ROOT / "plugins").iterdir() if (path / "__init__.py").exists()]
+    for script in (ROOT / "sidebar_ui" / "js").glob("*.js"):
+        text = script.read_text()
+        for name in names:
+            assert not re.search(rf"\b{name}\b", text), f"{script.name} names the plugin {name}"
+
+
 def test_sidebar_scripts_build_no_markup_from_strings():
-    for script in Path(ROOT / "sidebar_ui" / "js").glob("*.js"):
+    for script in [*Path(ROOT / "sidebar_ui" / "js").glob("*.js"), *(ROOT / "plugins").glob("*/sidebar_ui/*.js")]:
         text = script.read_text()
         assert "innerHTML" not in text and "insertAdjacentHTML" not in text, script.name

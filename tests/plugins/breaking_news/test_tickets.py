@@ -93,7 +93,12 @@ def test_sidebar_panel_shows_live_incidents_and_counts(app, news, post_webhook, 
         with storage.session(app) as session:
             return gather_panels(app, session, get_account(account_id), ticket)
 
-    [shown] = panels()["breaking_news"]["incidents"]
+    panel = panels()["breaking_news"]
+    [shown] = panel["data"]["incidents"]
+    [item] = panel["blocks"][0]["items"]
+    assert item["badge"]["tone"] == "red" and item["meta"][1] == {"t": "breaking_news.tickets",
+                                                                   "args": {"count": 1}}
+    assert item["meta"][2] == {"badge": {"t": "breaking_news.this_ticket"}, "tone": "red"}
     assert (shown["id"], shown["severity"], shown["ticket_count"], shown["this_ticket_is_linked"]) == (
         incident["id"], "outage", 1, True)
     assert shown["ticket_count_text"] == "1 ticket about this incident"

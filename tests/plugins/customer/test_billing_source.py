@@ -10,10 +10,47 @@ from tests.sidebar.conftest import bearer, index_ticket
 
 
 def open_ticket(client, app, account_id, session, email: str) -> dict:
+    """Open the ticket (the panel is a deferred block: no billing call), then fetch the block as the page does."""
     index_ticket(app, account_id, 42, requester={"id": 501, "name": "Someone", "email": email})
     response = client.get("/sidebar/api/tickets/42", headers=bearer(session))
     assert response.status_code == 200
-    return response.get_json()["panels"]["customer"]
+    panel = response.get_json()["panels"]["customer"]
+    [block] = panel["blocks"]
+    assert block == {"type": "deferred", "source": "/sidebar/api/customer/tickets/42"}
+    deferred = client.get(block["source"], headers=bearer(session))
+    assert deferred.status_code == 200
+    answer = deferred.get_json()
+    assert isinstance(answer["blocks"], list)
+    return answer["data"]
+
+
+def test_opening_the_sidebar_never_waits_on_the_billing_system(billing_settings, billing, client, app,
+                                                               account_id, sidebar_session):
+    billing.state.latency_ms = 2000
+    index_ticket(app, account_id, 42, requester={"id": 501, "name": "Someone", "email": "ada@viewers.example"})
+    response = client.get("/sidebar/api/tickets/42", headers=bearer(sidebar_session))
+    assert response.status_code == 200
+    assert response.get_json()["panels"]["customer"]["data"] == {"source": "billing", "state": "deferred"}
+    assert billing.calls() == 0
+
+
+def test_the_billing_route_needs_a_session_and_a_ticket_the_sidebar_opened(billing_settings, billing, client,
+                                                                           sidebar_session):
+    assert client.get("/sidebar/api/customer/tickets/42").status_code == 401
+    assert client.get("/sidebar/api/customer/tickets/42", headers=bearer(sidebar_session)).status_code == 404
+    assert billing.calls() == 0
+
+
+def test_the_billing_answer_is_rendered_as_blocks(billing_settings, billing, client, app, account_id,
+                                                  sidebar_session):
+    index_ticket(app, account_id, 42,
+                 requester={"id": 501, "name": "Someone", "email": "partner@studio-aurora.example"})
+    client.get("/sidebar/api/tickets/42", headers=bearer(sidebar_session))
+    answer = client.get("/sidebar/api/customer/tickets/42", headers=bearer(sidebar_session)).get_json()
+    types = [(block["type"], block.get("name")) for block in answer["blocks"]]
+    assert types == [("facts", None), ("list", "purchases"), ("list", "refunds"), ("badges", "promo-codes")]
+    [purchase] = answer["blocks"][1]["items"]
+    assert purchase["aside"] == {"money": 999, "currency": "EUR"}
 
 
 def test_partner_panel_comes_from_the_billing_system(billing_settings, billing, client, app, account_id,

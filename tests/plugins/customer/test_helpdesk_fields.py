@@ -66,6 +66,11 @@ def test_panel_reaches_the_sidebar_from_the_sideloaded_requester(client, app, ac
                             "user_fields": {"plan": "Standard", "subscription_status": "active"}},
                  organization=None)
     body = client.get("/sidebar/api/tickets/42", headers=bearer(sidebar_session)).get_json()
-    assert body["panels"]["customer"]["plan"] == "Standard"
-    assert body["panels"]["customer"]["subscription"]["status"] == "active"
+    panel = body["panels"]["customer"]
+    assert panel["data"]["plan"] == "Standard"
+    assert panel["data"]["subscription"]["status"] == "active"
+    [facts, no_activity] = panel["blocks"]
+    assert facts["type"] == "facts" and [row["value"] for row in facts["rows"]] == [
+        "Standard", {"t": "customer.subscription_status.active", "default": "active"}]
+    assert no_activity["text"] == {"t": "customer.no_activity"}
     assert body["meta"]["helpdesk_calls"] == 0

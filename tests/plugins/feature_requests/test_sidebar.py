@@ -28,13 +28,14 @@ def test_panel_shows_linked_requests_and_suggestions_for_the_subject(client, hel
         "requester_email": "ana@viewers.example", "subject": "Can I download videos in 4K?", "body": "?"})
     ticket_id = int(ticket["ticket"]["id"])
     body = client.get(f"/sidebar/api/tickets/{ticket_id}", headers=agent_headers).get_json()
-    panel = body["panels"]["feature_requests"]
+    assert body["meta"]["modules"] == {"feature_requests": "/sidebar/ui/plugins/feature_requests/panel.js"}
+    panel = body["panels"]["feature_requests"]["data"]
     assert panel["linked"] == []
     assert [s["id"] for s in panel["suggestions"]][:1] == [downloads]
     assert dark not in [s["id"] for s in panel["suggestions"]]
     api("POST", f"/{downloads}/links", json={"ticket_id": ticket_id, "requester_id": 1})
     panel = client.get(f"/sidebar/api/tickets/{ticket_id}", headers=agent_headers).get_json()["panels"][
-        "feature_requests"]
+        "feature_requests"]["data"]
     assert [r["id"] for r in panel["linked"]] == [downloads]
     assert downloads not in [s["id"] for s in panel["suggestions"]]
 

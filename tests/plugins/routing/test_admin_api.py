@@ -118,7 +118,8 @@ def test_sidebar_panel_shows_segment_tier_and_reason(app, post_webhook, worker, 
                            group_id=None, tags=(), created_at=None)
     with storage.session(app) as session:
         panels = gather_panels(app, session, get_account(account_id, app), ticket)
-    panel = panels["routing"]
+    assert panels["routing"]["header"]["badges"][0]["tone"] == "premium"
+    panel = panels["routing"]["data"]
     assert {key: panel[key] for key in ("segment", "tier", "reason", "group")} == {
         "segment": "premium_partner", "tier": "Tier 2", "reason": "organization tag premium_partner",
         "group": "Tier 2"}

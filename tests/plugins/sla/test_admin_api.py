@@ -137,12 +137,17 @@ def test_sidebar_shows_the_countdown_then_the_reply_time(app, new_ticket, route,
     route(5)
     worker.run_until_idle()
     clock.advance(minutes=25)
-    panel = sidebar_panel(app, 5)
+    shown = sidebar_panel(app, 5)
+    panel = shown["data"]
     assert (panel["state"], panel["minutes_left"], panel["target_minutes"], panel["breached"]) == (
         "running", 65.0, 90, False)
+    assert shown["blocks"][0] == {"type": "countdown", "due_at": panel["due_at"], "warn_seconds": 1800,
+                                  "left": {"t": "sla.left"}, "overdue": {"t": "sla.overdue"}}
     comment(5)
     worker.run_until_idle()
-    panel = sidebar_panel(app, 5)
+    shown = sidebar_panel(app, 5)
+    panel = shown["data"]
+    assert shown["blocks"][0]["text"] == {"t": "sla.answered_in", "args": {"time": {"duration_seconds": 1500.0}}}
     assert (panel["state"], panel["reply_minutes"], panel["met_target"], panel["minutes_left"]) == (
         "answered", 25.0, True, None)
     assert sidebar_panel(app, 6) is None

@@ -1,7 +1,7 @@
-// Linked feature requests: link, unlink, create, and suggestions as the agent types.
-
-import { alert, empty, h, section, tag } from "./dom.js";
-import { label, t } from "./i18n.js";
+// The feature-requests panel, the plugin's own sidebar module (hook sidebar_module, served by the core at
+// /sidebar/ui/plugins/feature_requests/panel.js): linked requests with unlink, suggestions with link, a search
+// as the agent types, and "New feature request" (create and link). The sidebar calls render(env) with the
+// panel, the ticket, the api client, the h/t/label/tag/alert/empty/section helpers and reload; no imports.
 
 const DEFAULT_API = {
   search: "/sidebar/api/feature-requests/search",
@@ -11,13 +11,12 @@ const DEFAULT_API = {
   create: "/sidebar/api/feature-requests",
 };
 
-export function requestsPanel(panel, ticket, api, onChange) {
-  const title = t("requests.title");
-  if (!panel) return null;
-  if (panel.error) return section("requests", title, alert("error", t("panel.error_title"), t("panel.error_body")));
-  const routes = { ...DEFAULT_API, ...(panel.api || {}) };
+export function render({ name, panel, ticket, api, reload: onChange, h, t, label, tag, alert, empty, section }) {
+  const data = panel.data || {};
+  const title = t("feature_requests.title");
+  const routes = { ...DEFAULT_API, ...(data.api || {}) };
   const status = h("div", { "aria-live": "polite" });
-  const linkedIds = new Set((panel.linked || []).map((request) => request.id));
+  const linkedIds = new Set((data.linked || []).map((request) => request.id));
   const who = {
     ticket_id: ticket.id,
     requester_id: ticket.requester_id ?? undefined,
@@ -31,7 +30,7 @@ export function requestsPanel(panel, ticket, api, onChange) {
       await api.request("POST", path, body);
       await onChange();
     } catch (error) {
-      status.replaceChildren(alert("error", t("requests.failed"), error.message));
+      status.replaceChildren(alert("error", t("feature_requests.failed"), error.message));
       button.disabled = false;
     }
   }
@@ -41,28 +40,28 @@ export function requestsPanel(panel, ticket, api, onChange) {
       h("span", {}, h("strong", { text: request.title }), h("span", { class: "dm-muted", text: ` #${request.id}` })),
       action),
     h("div", { class: "dm-row dm-small dm-muted" },
-      request.status ? tag(label("requests.status", request.status), request.status === "released" ? "green" : "") : null,
-      t("requests.requesters", { count: request.requesters ?? 0 })));
+      request.status ? tag(label("feature_requests.status", request.status), request.status === "released" ? "green" : "") : null,
+      t("feature_requests.requesters", { count: request.requesters ?? 0 })));
 
   const linkButton = (request) => {
-    const button = h("button", { class: "dm-button dm-button--small", type: "button", text: t("requests.link"),
-      "aria-label": t("requests.link_named", { title: request.title }) });
+    const button = h("button", { class: "dm-button dm-button--small", type: "button", text: t("feature_requests.link"),
+      "aria-label": t("feature_requests.link_named", { title: request.title }) });
     button.addEventListener("click", () => act(button, routes.link, { ...who, feature_request_id: request.id }));
     return button;
   };
   const unlinkButton = (request) => {
     const button = h("button", { class: "dm-button dm-button--small dm-button--danger", type: "button",
-      text: t("requests.unlink"), "aria-label": t("requests.unlink_named", { title: request.title }) });
+      text: t("feature_requests.unlink"), "aria-label": t("feature_requests.unlink_named", { title: request.title }) });
     button.addEventListener("click", () => act(button, routes.unlink,
       { ticket_id: ticket.id, feature_request_id: request.id }));
     return button;
   };
 
-  const linked = panel.linked || [];
-  const suggestions = (panel.suggestions || []).filter((request) => !linkedIds.has(request.id));
+  const linked = data.linked || [];
+  const suggestions = (data.suggestions || []).filter((request) => !linkedIds.has(request.id));
   const results = h("ul", { class: "dm-list", "data-list": "search-results" });
   const search = h("input", { class: "dm-input", type: "search", id: "dm-request-search",
-    placeholder: t("requests.search_placeholder"), autocomplete: "off" });
+    placeholder: t("feature_requests.search_placeholder"), autocomplete: "off" });
   let timer = null;
   search.addEventListener("input", () => {
     clearTimeout(timer);
@@ -73,9 +72,9 @@ export function requestsPanel(panel, ticket, api, onChange) {
         const answer = await api.request("GET", `${routes.search}?q=${encodeURIComponent(query)}`);
         const found = (answer.results || []).filter((request) => !linkedIds.has(request.id));
         results.replaceChildren(...(found.length ? found.map((request) => row(request, linkButton(request)))
-          : [h("li", {}, empty(t("requests.no_results")))]));
+          : [h("li", {}, empty(t("feature_requests.no_results")))]));
       } catch (error) {
-        results.replaceChildren(h("li", {}, alert("error", t("requests.failed"), error.message)));
+        results.replaceChildren(h("li", {}, alert("error", t("feature_requests.failed"), error.message)));
       }
     }, 250);
   });
@@ -84,13 +83,13 @@ export function requestsPanel(panel, ticket, api, onChange) {
   const titleInput = h("input", { class: "dm-input", id: "dm-request-title", required: true, maxlength: 200 });
   const description = h("textarea", { class: "dm-input", id: "dm-request-description", rows: 3 });
   const submit = h("button", { class: "dm-button dm-button--primary dm-button--small", type: "submit",
-    text: t("requests.create_and_link") });
-  const cancel = h("button", { class: "dm-button dm-button--small", type: "button", text: t("requests.cancel") });
+    text: t("feature_requests.create_and_link") });
+  const cancel = h("button", { class: "dm-button dm-button--small", type: "button", text: t("feature_requests.cancel") });
   form.append(
-    h("label", { class: "dm-label", for: "dm-request-title", text: t("requests.new_title") }), titleInput,
-    h("label", { class: "dm-label", for: "dm-request-description", text: t("requests.new_description") }),
+    h("label", { class: "dm-label", for: "dm-request-title", text: t("feature_requests.new_title") }), titleInput,
+    h("label", { class: "dm-label", for: "dm-request-description", text: t("feature_requests.new_description") }),
     description, h("div", { class: "dm-form-actions" }, submit, cancel));
-  const open = h("button", { class: "dm-button dm-button--small", type: "button", text: t("requests.new") });
+  const open = h("button", { class: "dm-button dm-button--small", type: "button", text: t("feature_requests.new") });
   open.addEventListener("click", () => {
     form.hidden = false;
     open.hidden = true;
@@ -104,13 +103,13 @@ export function requestsPanel(panel, ticket, api, onChange) {
     act(submit, routes.create, { ...who, title: titleInput.value.trim(), description: description.value.trim() });
   });
 
-  return section("requests", title,
+  return section(name, title,
     status,
     linked.length ? h("ul", { class: "dm-list", "data-list": "linked" }, linked.map((r) => row(r, unlinkButton(r))))
-      : empty(t("requests.none_linked")),
-    suggestions.length ? h("h3", { class: "dm-subtitle", text: t("requests.suggestions") }) : null,
+      : empty(t("feature_requests.none_linked")),
+    suggestions.length ? h("h3", { class: "dm-subtitle", text: t("feature_requests.suggestions") }) : null,
     suggestions.length ? h("ul", { class: "dm-list", "data-list": "suggestions" },
       suggestions.map((r) => row(r, linkButton(r)))) : null,
-    h("label", { class: "dm-label", for: "dm-request-search", text: t("requests.search") }),
+    h("label", { class: "dm-label", for: "dm-request-search", text: t("feature_requests.search") }),
     search, results, h("div", { class: "dm-form-actions" }, open), form);
 }

@@ -1,0 +1,69 @@
+"""The customer panel as the sidebar's blocks (the shape is in docs/plugins.md, sidebar_panels).
+
+``blocks(data)`` turns what a source found (``fields.from_helpdesk`` or ``billing.from_billing``, the shape
+in README.md) into ``{"blocks", "empty"}``: plan and subscription as facts, then only the lists the customer
+has (three empty lists would push the panels below out of sight).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Currencies without minor units: amounts are sent to the page in minor units ({"money": 999, "currency"}).
+ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF",
+                "XOF", "XPF"}
+SUBSCRIPTION_TONES = {"active": "green", "past_due": "red"}
+
+
+def _label(prefix: str, value: str) -> dict[str, Any]:
+    return {"t": f"customer.{prefix}.{value}", "default": value.replace("_", " ")}
+
+
+def _money(item: dict[str, Any]) -> dict[str, Any] | None:
+    amount = item.get("amount")
+    if not isinstance(amount, int | float):
+        return None
+    currency = str(item.get("currency") or "EUR").upper()
+    return {"money": round(amount * (1 if currency in ZERO_DECIMAL else 100)), "currency": currency}
+
+
+def blocks(data: dict[str, Any]) -> dict[str, Any]:
+    """``{"blocks": [...], "empty": text}`` for a source's answer."""
+    state = data.get("state")
+    if state == "error":
+        return {"blocks": [{"type": "alert", "tone": "warning", "title": {"t": "customer.unavailable"},
+                            "text": _label("error", str(data.get("error") or "unavailable"))}]}
+    if state != "ok":
+        return {"blocks": [], "empty": _label("state", str(state))}
+    subscription = data.get("subscription") or {}
+    status = subscription.get("status")
+    rows = [
+        {"label": {"t": "customer.plan"}, "value": data["plan"], "tone": "blue"} if data.get("plan")
+        else {"label": {"t": "customer.plan"}, "value": {"t": "customer.none"}},
+        {"label": {"t": "customer.subscription"}, "value": _label("subscription_status", status),
+         "tone": SUBSCRIPTION_TONES.get(status, "yellow"),
+         "note": ({"t": "customer.renews", "args": {"date": {"day": subscription["renews_at"]}}}
+                  if subscription.get("renews_at") else None)} if status
+        else {"label": {"t": "customer.subscription"}, "value": {"t": "customer.none"}},
+    ]
+    shown: list[dict[str, Any]] = [{"type": "facts", "rows": rows}]
+    if data.get("purchases"):
+        shown.append({"type": "list", "name": "purchases", "title": {"t": "customer.purchases"}, "items": [
+            {"title": item.get("title") or item.get("description") or "", "aside": _money(item),
+             "note": [_label("kind", item["kind"]) if item.get("kind") else None,
+                      {"day": item["date"]} if item.get("date") else None]}
+            for item in data["purchases"]]})
+    if data.get("refunds"):
+        shown.append({"type": "list", "name": "refunds", "title": {"t": "customer.refunds"}, "items": [
+            {"title": item.get("title") or item.get("reason") or {"t": "customer.refund"}, "aside": _money(item),
+             "note": [{"day": item["date"]} if item.get("date") else None,
+                      _label("refund_status", item["status"]) if item.get("status") else None]}
+            for item in data["refunds"]]})
+    if data.get("promo_codes"):
+        shown.append({"type": "badges", "name": "promo-codes", "title": {"t": "customer.promo_codes"}, "items": [
+            {"text": f"{code['code']} · {code['discount']}" if code.get("discount") else code["code"],
+             "tone": None if code.get("status") == "redeemed" else "green"}
+            for code in data["promo_codes"]]})
+    if len(shown) == 1:
+        shown.append({"type": "text", "text": {"t": "customer.no_activity"}, "empty": True})
+    return {"blocks": shown}

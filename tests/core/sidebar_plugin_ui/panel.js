@@ -1,0 +1,4 @@
+// The test plugin's sidebar module.
+export function render({ name, panel, section, t }) {
+  return section(name, t("sidebar_plugin.title"));
+}
