@@ -1,0 +1,37 @@
+"""deskmate-watchword: tag tickets that mention a watch word, post a digest of them to Slack.
+
+Hook implementations only; each delegates to a small module. The core is reached through ``app.api`` (and the
+hook marker from ``app.hookspecs``), never through another part of ``app``.
+"""
+
+from __future__ import annotations
+
+import click
+
+from app.api import Event, PluginContext, Timer
+from app.hookspecs import hookimpl
+from deskmate_watchword import commands, digest, handlers
+from deskmate_watchword.settings import WatchwordSettings
+
+NAME = "watchword"
+
+
+@hookimpl
+def settings_model() -> type[WatchwordSettings]:
+    return WatchwordSettings
+
+
+@hookimpl
+def handle_event(event: Event, ctx: PluginContext) -> None:
+    handlers.handle(event, ctx)
+
+
+@hookimpl
+def register_timers() -> list[Timer]:
+    return [Timer("digest", digest.EVERY_SECONDS, digest.run)]
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    commands.register(cli)
+
