@@ -1,4 +1,4 @@
-// Translations: sidebar_ui/i18n/<language>.json, English as the fallback for any missing key.
+// Texts: the catalog /sidebar/ui/i18n/<language>.json (the core's and the plugins'), English as the fallback for any missing key.
 
 const SUPPORTED = ["en", "it"];
 let messages = {};
@@ -20,7 +20,7 @@ export async function loadMessages(uiBase, locale) {
 
 async function fetchJson(url) {
   const response = await fetch(url, { credentials: "omit" });
-  if (!response.ok) throw new Error(`translations ${url}: ${response.status}`);
+  if (!response.ok) throw new Error(`texts ${url}: ${response.status}`);
   return response.json();
 }
 
@@ -40,7 +40,7 @@ export function t(key, values = {}) {
   return String(text).replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
 }
 
-// A translated label for a value ("segment.premium_partner"), or the value itself when none exists.
+// The catalog's label for a value ("status.open"), or the value itself when none exists.
 export function label(prefix, value) {
   if (value === null || value === undefined || value === "") return "";
   const key = `${prefix}.${value}`;
