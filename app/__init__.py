@@ -46,8 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     zendesk_clients.init_app(app)
     slack_clients.init_app(app)
 
-    from app import admin, admin_pages, cli, health, sidebar, slack_interactions, web, webhooks
+    from app import admin, admin_pages, cli, health, inbox, sidebar, slack_interactions, web, webhooks
 
+    inbox.init_app(app)
     web.init_app(app)
     admin_pages.init_app(app)
     webhooks.init_app(app)

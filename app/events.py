@@ -6,11 +6,15 @@ Two helpdesk payloads are accepted:
   ids are strings;
 * Deskmate's own trigger payload (``{"deskmate": 1, "type": "ticket.created", "ticket": {...}}``), written by
   the trigger that ``flask zendesk install`` creates, for accounts that prefer triggers.
+
+Events stored by Deskmate itself (Slack interactions, plugin emissions) have the inbox's own shape
+``{"ticket", "ticket_id", "data", "time"}``. ``normalise`` is the one function that reads any of them into an
+``Event``: the inbox calls it at ingest (refusing a malformed body with the field at fault), the worker for
+every stored row.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -56,16 +60,27 @@ HELPDESK_EVENT_TYPES = TICKET_EVENT_TYPES | OTHER_EVENT_TYPES
 
 
 class EventError(ValueError):
-    """A payload that is not an event Deskmate understands; the message is safe to return to the sender."""
+    """A payload that is not an event Deskmate understands; the message is safe to return to the sender.
+
+    ``field`` names the part of the body at fault (``detail.id``, ``event``), when one is.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
-def _int_or_none(value: Any) -> int | None:
+def _int_or_none(value: Any, name: str = "id") -> int | None:
+    """An id as the helpdesk sends it (an integer, or its digits as a string); None when absent."""
     if value is None or value == "":
         return None
-    try:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
-    except (TypeError, ValueError):
-        raise EventError(f"expected an id, got {value!r}") from None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise EventError(f"'{name}' must be an id (a whole number or its digits), got {value!r}", name)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -81,14 +96,14 @@ def parse_time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _tags(value: Any) -> list[str]:
+def _tags(value: Any, name: str = "tags") -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):  # trigger placeholders render tags as one space-separated string
         return [tag for tag in value.split() if tag]
     if isinstance(value, list):
         return [str(tag) for tag in value]
-    raise EventError("tags must be a list or a space-separated string")
+    raise EventError(f"'{name}' must be a list or a space-separated string", name)
 
 
 @dataclass(frozen=True)
@@ -116,11 +131,18 @@ class TicketSnapshot:
     updated_at: datetime | None = None
 
     @classmethod
-    def from_detail(cls, detail: dict[str, Any]) -> TicketSnapshot:
-        """Parse the ``detail`` of an event-subscribed ticket event (ids are strings there)."""
-        ticket_id = _int_or_none(detail.get("id"))
+    def from_detail(cls, detail: dict[str, Any], where: str = "detail") -> TicketSnapshot:
+        """Parse the ``detail`` of an event-subscribed ticket event (ids are strings there).
+
+        ``where`` is how the object is named in an error (``detail``, or ``ticket`` in the trigger payload).
+        """
+
+        def an_id(name: str, value: Any = None) -> int | None:
+            return _int_or_none(detail.get(name) if value is None else value, f"{where}.{name}")
+
+        ticket_id = an_id("id")
         if ticket_id is None:
-            raise EventError("ticket event without detail.id")
+            raise EventError(f"ticket event without {where}.id", f"{where}.id")
         via = detail.get("via") or {}
         custom = detail.get("custom_fields") or {}
         if isinstance(custom, list):
@@ -132,17 +154,17 @@ class TicketSnapshot:
             status=(detail.get("status") or None) and str(detail["status"]).lower(),
             priority=(detail.get("priority") or None) and str(detail["priority"]).lower(),
             type=(detail.get("type") or None) and str(detail["type"]).lower(),
-            requester_id=_int_or_none(detail.get("requester_id")),
+            requester_id=an_id("requester_id"),
             requester_email=(detail.get("requester") or {}).get("email") if isinstance(
                 detail.get("requester"), dict) else None,
-            submitter_id=_int_or_none(detail.get("submitter_id")),
-            organization_id=_int_or_none(detail.get("organization_id")),
-            group_id=_int_or_none(detail.get("group_id")),
-            assignee_id=_int_or_none(detail.get("assignee_id")),
-            brand_id=_int_or_none(detail.get("brand_id")),
-            form_id=_int_or_none(detail.get("form_id") or detail.get("ticket_form_id")),
+            submitter_id=an_id("submitter_id"),
+            organization_id=an_id("organization_id"),
+            group_id=an_id("group_id"),
+            assignee_id=an_id("assignee_id"),
+            brand_id=an_id("brand_id"),
+            form_id=an_id("form_id", detail.get("form_id") or detail.get("ticket_form_id")),
             channel=(via.get("channel") if isinstance(via, dict) else via) or None,
-            tags=tuple(_tags(detail.get("tags"))),
+            tags=tuple(_tags(detail.get("tags"), f"{where}.tags")),
             custom_fields=custom if isinstance(custom, dict) else {},
             created_at=parse_time(detail.get("created_at")),
             updated_at=parse_time(detail.get("updated_at")),
@@ -157,7 +179,7 @@ class TicketSnapshot:
         detail = dict(ticket)
         detail.setdefault("requester_id", requester.get("id"))
         detail.setdefault("organization_id", organization.get("id"))
-        snapshot = cls.from_detail(detail)
+        snapshot = cls.from_detail(detail, "ticket")
         if requester.get("email"):
             snapshot = _replace(snapshot, requester_email=str(requester["email"]).lower())
         return snapshot
@@ -212,95 +234,114 @@ class Event:
         return self.subject_id if self.source != "zendesk" or self.type.startswith("ticket.") else None
 
 
-@dataclass(frozen=True)
-class ParsedWebhook:
-    """A helpdesk webhook body, validated, ready to be stored."""
+def normalise(payload: Any, *, source: str = "zendesk", event_type: str | None = None, row_id: int = 0,
+              account_id: int = 0, received_at: datetime | None = None) -> Event:
+    """The one reading of an event body, whatever its source: at ingest (to refuse what is malformed) and in
+    the worker (to hand the stored row to plugins).
 
-    event_type: str
-    event_key: str
-    ticket_id: int | None
-    stored: dict[str, Any]
-
-
-def parse_webhook(body: dict[str, Any], raw: bytes) -> ParsedWebhook:
-    """Validate a helpdesk webhook body and give the fields to store.
+    ``source`` is ``zendesk`` for a helpdesk webhook body (the event-subscribed envelope or Deskmate's trigger
+    payload), or the name of what stored the event (``slack``, a plugin) for the inbox's own shape
+    ``{"ticket", "ticket_id", "data", "time"}``. ``event_type`` is the stored type; for a helpdesk body it is
+    taken from the body when not given.
 
     Raises:
-        EventError: the body is not an event-subscribed envelope nor Deskmate's trigger payload, or its type
-            is unknown.
+        EventError: the body is not an event Deskmate understands; the message names the field.
     """
-    if not isinstance(body, dict):
-        raise EventError("the body must be a JSON object")
-    raw_type = body.get("type")
+    if not isinstance(payload, dict):
+        raise EventError("the body must be a JSON object", "body")
+    try:
+        if source != "zendesk":
+            return _from_inbox(payload, source, event_type or "", row_id, account_id, received_at)
+        if payload.get("deskmate") == 1:
+            return _from_trigger(payload, event_type, row_id, account_id, received_at)
+        return _from_envelope(payload, event_type, row_id, account_id, received_at)
+    except EventError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # anything unforeseen is still a refusal
+        raise EventError(f"the event cannot be read: {type(exc).__name__}: {exc}") from exc
+
+
+def _occurred_at(payload: dict[str, Any], received_at: datetime | None) -> datetime:
+    return parse_time(payload.get("time")) or received_at or datetime.now(UTC)
+
+
+def _object(payload: dict[str, Any], name: str, *, required: bool = False) -> dict[str, Any]:
+    value = payload.get(name)
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise EventError(f"'{name}' must be an object", name)
+    return value
+
+
+def _event_type(payload: dict[str, Any]) -> str:
+    raw_type = payload.get("type")
     if not isinstance(raw_type, str) or not raw_type:
-        raise EventError("the body has no event type ('type')")
-    if raw_type.startswith(ENVELOPE_PREFIX):
-        event_type = raw_type.removeprefix(ENVELOPE_PREFIX)
-        if event_type not in HELPDESK_EVENT_TYPES:
-            raise EventError(f"unknown event type {raw_type!r}")
-        event_id = body.get("id")
-        if not isinstance(event_id, str) or not event_id:
-            raise EventError("an event envelope needs its 'id'")
-        detail = body.get("detail")
-        if not isinstance(detail, dict):
-            raise EventError("an event envelope needs its 'detail' object")
-        ticket_id = None
-        if event_type.startswith("ticket."):
-            ticket_id = TicketSnapshot.from_detail(detail).id
-        return ParsedWebhook(event_type, f"evt:{event_id}", ticket_id, body)
-    if body.get("deskmate") == 1:
-        if raw_type not in TICKET_EVENT_TYPES:
-            raise EventError(f"unknown event type {raw_type!r}")
-        ticket = body.get("ticket")
-        if not isinstance(ticket, dict):
-            raise EventError("Deskmate's trigger payload needs its 'ticket' object")
-        snapshot = TicketSnapshot.from_trigger(ticket)
-        # A trigger has no event id; the rendered body (which carries the update time) identifies the change.
-        key = "body:" + hashlib.sha256(raw).hexdigest()
-        return ParsedWebhook(raw_type, key, snapshot.id, body)
-    raise EventError(f"unknown event type {raw_type!r}")
+        raise EventError("the body has no event type ('type')", "type")
+    return raw_type
 
 
-def event_from_row(
-    *, row_id: int, account_id: int, source: str, event_type: str, payload: dict[str, Any], received_at: datetime
-) -> Event:
-    """Rebuild the typed event from a stored inbound event."""
-    if source != "zendesk":
-        ticket_data = payload.get("ticket")
-        return Event(
-            id=row_id,
-            account_id=account_id,
-            source=source,
-            type=event_type,
-            occurred_at=parse_time(payload.get("time")) or received_at,
-            ticket=TicketSnapshot.from_dict(ticket_data) if isinstance(ticket_data, dict) else None,
-            subject_id=_int_or_none(payload.get("ticket_id")),
-            data=payload.get("data") or {},
-        )
-    if payload.get("deskmate") == 1:
-        return Event(
-            id=row_id,
-            account_id=account_id,
-            source=source,
-            type=event_type,
-            occurred_at=parse_time(payload.get("time")) or received_at,
-            ticket=TicketSnapshot.from_trigger(payload["ticket"]),
-            data=payload.get("event") or {},
-            actor_id=_int_or_none(payload.get("actor_id")),
-        )
-    detail = payload.get("detail") or {}
-    subject = str(payload.get("subject") or "")
-    subject_id = _int_or_none(subject.rsplit(":", 1)[-1]) if subject.count(":") >= 2 else None
-    ticket = TicketSnapshot.from_detail(detail) if event_type.startswith("ticket.") else None
+def _from_envelope(payload: dict[str, Any], event_type: str | None, row_id: int, account_id: int,
+                   received_at: datetime | None) -> Event:
+    raw_type = _event_type(payload)
+    if not raw_type.startswith(ENVELOPE_PREFIX) or raw_type.removeprefix(ENVELOPE_PREFIX) not in HELPDESK_EVENT_TYPES:
+        raise EventError(f"unknown event type {raw_type!r}", "type")
+    event_type = event_type or raw_type.removeprefix(ENVELOPE_PREFIX)
+    event_id = payload.get("id")
+    if not isinstance(event_id, str) or not event_id:
+        raise EventError("an event envelope needs its 'id'", "id")
+    detail = _object(payload, "detail", required=True)
+    change = _object(payload, "event")
+    subject = payload.get("subject")
+    if subject is not None and not isinstance(subject, str):
+        raise EventError("'subject' must be a string such as 'zen:ticket:1'", "subject")
+    subject_id = (_int_or_none(subject.rsplit(":", 1)[-1], "subject")
+                  if subject and subject.count(":") >= 2 else None)
+    is_ticket = event_type.startswith("ticket.")
+    ticket = TicketSnapshot.from_detail(detail) if is_ticket else None
+    return Event(
+        id=row_id,
+        account_id=account_id,
+        source="zendesk",
+        type=event_type,
+        occurred_at=_occurred_at(payload, received_at),
+        ticket=ticket,
+        subject_id=subject_id if subject_id is not None else _int_or_none(detail.get("id"), "detail.id"),
+        data=dict(change) if is_ticket else {**change, "detail": detail},
+        actor_id=_int_or_none(detail.get("actor_id"), "detail.actor_id"),
+    )
+
+
+def _from_trigger(payload: dict[str, Any], event_type: str | None, row_id: int, account_id: int,
+                  received_at: datetime | None) -> Event:
+    raw_type = _event_type(payload)
+    if raw_type not in TICKET_EVENT_TYPES:
+        raise EventError(f"unknown event type {raw_type!r}", "type")
+    ticket = payload.get("ticket")
+    if not isinstance(ticket, dict):
+        raise EventError("Deskmate's trigger payload needs its 'ticket' object", "ticket")
+    return Event(
+        id=row_id,
+        account_id=account_id,
+        source="zendesk",
+        type=event_type or raw_type,
+        occurred_at=_occurred_at(payload, received_at),
+        ticket=TicketSnapshot.from_trigger(ticket),
+        data=dict(_object(payload, "event")),
+        actor_id=_int_or_none(payload.get("actor_id"), "actor_id"),
+    )
+
+
+def _from_inbox(payload: dict[str, Any], source: str, event_type: str, row_id: int, account_id: int,
+                received_at: datetime | None) -> Event:
+    ticket = _object(payload, "ticket")
     return Event(
         id=row_id,
         account_id=account_id,
         source=source,
         type=event_type,
-        occurred_at=parse_time(payload.get("time")) or received_at,
-        ticket=ticket,
-        subject_id=subject_id if subject_id is not None else _int_or_none(detail.get("id")),
-        data={**(payload.get("event") or {}), "detail": detail} if not event_type.startswith("ticket.")
-        else dict(payload.get("event") or {}),
-        actor_id=_int_or_none(detail.get("actor_id")),
+        occurred_at=_occurred_at(payload, received_at),
+        ticket=TicketSnapshot.from_dict(ticket) if ticket else None,
+        subject_id=_int_or_none(payload.get("ticket_id"), "ticket_id"),
+        data=dict(_object(payload, "data")),
     )

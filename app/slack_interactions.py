@@ -2,8 +2,8 @@
 
 Slack wants an answer within 3 seconds, so like the helpdesk webhook this route only verifies the v0
 signature (``slack_sdk.signature.SignatureVerifier``: HMAC-SHA256 over ``v0:timestamp:body``, 5-minute window),
-stores the payload as an inbound event of type ``slack.<payload type>`` (``slack.block_actions``) and
-answers 200. Plugins act on it in the worker like on any other event.
+stores the payload in the inbox (``app.inbox``) as an inbound event of type ``slack.<payload type>``
+(``slack.block_actions``) and answers 200. Plugins act on it in the worker like on any other event.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from app import metrics
+from app import inbox, metrics
 from app.accounts import account_secrets, find_by_slack_team
 from app.clock import get_clock
 from app.web import json_error
-from app.webhooks import store_event
 
 bp = Blueprint("slack_interactions", __name__)
 HANDLED_TYPES = frozenset({"block_actions", "view_submission", "shortcut", "message_action"})
@@ -51,9 +50,8 @@ def interactions() -> Any:
         return json_error(400, "expected a form field 'payload' holding an interaction of a known type")
     # Slack retries a slow callback with the same body; the body's hash makes the retry a duplicate.
     key = "slack:" + hashlib.sha256(raw).hexdigest()
-    store_event(current_app, account_id=account.id, event_type=f"slack.{payload['type']}", ticket_id=None,
-                event_key=key, invocation_id=None, payload={"data": payload, "time": now.isoformat()}, now=now,
-                source="slack")
+    inbox.store(current_app, account_id=account.id, source="slack", event_type=f"slack.{payload['type']}",
+                ticket_id=None, event_key=key, payload=inbox.inbox_payload(data=payload, now=now), now=now)
     metrics.WEBHOOKS.labels("slack_stored").inc()
     return "", 200
 

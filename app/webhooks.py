@@ -1,7 +1,8 @@
-"""``POST /webhooks/zendesk``: verify, de-duplicate, store, answer. Nothing else happens on the way in.
+"""``POST /webhooks/zendesk``: verify, then hand to the inbox, answer. Nothing else happens on the way in.
 
 The signature is Zendesk's: base64(HMAC-SHA256(secret, timestamp + raw body)), compared in constant time. An
-account without a webhook secret refuses everything (fail closed). Duplicates (the same invocation id, or the
+account without a webhook secret refuses everything (fail closed). The inbox (``app.inbox``) reads the body,
+refusing a malformed one (422, naming the field), and stores it; duplicates (the same invocation id, or the
 same event id) are stored once and answered 200, so that the helpdesk stops retrying them.
 """
 
@@ -22,12 +23,10 @@ from flask import Blueprint, Flask, current_app, request
 from werkzeug.datastructures import EnvironHeaders, Headers
 from werkzeug.wsgi import get_input_stream
 
-from app import metrics
+from app import inbox, metrics
 from app.accounts import account_secrets, find_for_webhook
 from app.clock import get_clock
-from app.db import storage
-from app.events import EventError, parse_webhook
-from app.ingest import GroupCommitter, single_insert
+from app.events import EventError
 from app.web import INTERNAL_ERROR
 
 bp = Blueprint("webhooks", __name__)
@@ -41,11 +40,12 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class Refused(Exception):
-    """A delivery refused at the door: its HTTP status, the message for the sender, and the metric label."""
+    """A delivery refused at the door: its HTTP status, the message for the sender, the metric label, and the
+    body's field at fault when there is one."""
 
-    def __init__(self, status: int, message: str, result: str) -> None:
+    def __init__(self, status: int, message: str, result: str, field: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.result = status, message, result
+        self.status, self.message, self.result, self.field = status, message, result, field
 
 
 def _parse_timestamp(value: str) -> datetime | None:
@@ -56,8 +56,8 @@ def _parse_timestamp(value: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def ingest(app: Flask, headers: Headers, read_body: Callable[[int], bytes],
-           subdomain: str | None) -> tuple[int, dict[str, Any]]:
+def answer_delivery(app: Flask, headers: Headers, read_body: Callable[[int], bytes],
+                    subdomain: str | None) -> tuple[int, dict[str, Any]]:
     """Verify, de-duplicate and store one delivery; the HTTP status and JSON body to answer with.
 
     ``read_body(n)`` reads at most ``n`` bytes of the body. The one implementation behind both ways in (the
@@ -68,7 +68,10 @@ def ingest(app: Flask, headers: Headers, read_body: Callable[[int], bytes],
     except Refused as refusal:
         metrics.WEBHOOKS.labels(refusal.result).inc()
         app.logger.warning("webhook refused: %s", refusal.message, extra={"result": refusal.result})
-        return refusal.status, {"error": {"status": refusal.status, "message": refusal.message}}
+        error: dict[str, Any] = {"status": refusal.status, "message": refusal.message}
+        if refusal.field is not None:
+            error["field"] = refusal.field
+        return refusal.status, {"error": error}
     metrics.WEBHOOKS.labels("stored" if stored else "duplicate").inc()
     return (202, {"status": "stored"}) if stored else (200, {"status": "duplicate"})
 
@@ -106,15 +109,10 @@ def _verify_and_store(app: Flask, headers: Headers, read_body: Callable[[int], b
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise Refused(400, "the body is not valid JSON", "bad_json") from None
     try:
-        parsed = parse_webhook(body, raw)
+        return inbox.accept_webhook(app, account_id=account.id, body=body, raw=raw, now=now,
+                                    invocation_id=headers.get("X-Zendesk-Webhook-Invocation-Id") or None)
     except EventError as exc:
-        raise Refused(422, str(exc), "bad_event") from None
-
-    try:
-        return store_event(app, account_id=account.id, event_type=parsed.event_type,
-                           ticket_id=parsed.ticket_id, event_key=parsed.event_key,
-                           invocation_id=headers.get("X-Zendesk-Webhook-Invocation-Id") or None,
-                           payload=parsed.stored, now=now, raw=raw if parsed.stored is body else None)
+        raise Refused(422, str(exc), "bad_event", exc.field) from None
     except sa.exc.DataError:
         raise Refused(422, "the body holds a value the database cannot store (such as \\u0000 in a string)",
                       "bad_event") from None
@@ -124,7 +122,7 @@ def _verify_and_store(app: Flask, headers: Headers, read_body: Callable[[int], b
 @bp.post("/webhooks/zendesk/<subdomain>")
 def receive(subdomain: str | None = None) -> Any:
     # Reached only when the fast path is not in front (it takes every POST to these paths when installed).
-    status, answer = ingest(current_app, request.headers, request.stream.read, subdomain)
+    status, answer = answer_delivery(current_app, request.headers, request.stream.read, subdomain)
     return answer, status
 
 
@@ -151,7 +149,7 @@ class FastPath:
             return self.wrapped(environ, start_response)  # not one of ours: Flask answers (404)
         stream = get_input_stream(environ, safe_fallback=False, max_content_length=None)
         try:
-            status, answer = ingest(self.app, EnvironHeaders(environ), stream.read, rest[1:] or None)
+            status, answer = answer_delivery(self.app, EnvironHeaders(environ), stream.read, rest[1:] or None)
         except Exception:
             # As the Flask app answers an unexpected error: logged, and a JSON 500 the sender will retry.
             self.app.logger.exception("unhandled error on POST %s", path)
@@ -162,30 +160,6 @@ class FastPath:
         return [payload]
 
 
-def store_event(app: Flask, *, account_id: int, event_type: str, ticket_id: int | None, event_key: str,
-                invocation_id: str | None, payload: dict[str, Any], now: datetime,
-                source: str = "zendesk", raw: bytes | None = None) -> bool:
-    """Insert an inbound event unless its event key or invocation id is already stored; True if inserted.
-
-    ``raw``, when given, is the JSON text ``payload`` was parsed from: stored as it is, it need not be
-    serialised again. Returns only once the row is committed, so an acknowledged delivery is never lost.
-    """
-    values = {"account_id": account_id, "source": source, "event_type": event_type, "ticket_id": ticket_id,
-              "event_key": event_key, "invocation_id": invocation_id, "payload": payload, "state": "pending",
-              "attempts": 0, "received_at": now, "next_attempt_at": now}
-    if raw is not None:
-        values["payload_json"] = raw.decode("utf-8")
-    committer = app.extensions.get("deskmate.ingest")
-    if committer is not None:
-        return bool(committer.store(values))
-    return single_insert(storage.engine(app), values)
-
-
 def init_app(app: Flask) -> None:
-    engine = storage.engine(app)
-    if engine.dialect.name == "postgresql":
-        committer = GroupCommitter(engine)
-        app.extensions["deskmate.ingest"] = committer
-        storage.on_dispose(app, committer.close)
     app.register_blueprint(bp)
     app.wsgi_app = FastPath(app, app.wsgi_app)  # type: ignore[method-assign]

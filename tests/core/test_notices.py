@@ -249,9 +249,9 @@ def test_notices_whose_claim_ran_out_are_handed_back_untold(app, helpdesk, worke
     slow = Worker(app, worker_id="slow")
     claimed = workqueue.claim(storage.engine(app), worker_id="slow", now=clock.now(), lease_seconds=60,
                               limit=10)
-    slow._held.update(item.id for item in claimed)  # what perform_work records for the lease keeper
+    slow.work.held.update(item.id for item in claimed)  # what perform_work records for the lease keeper
     clock.advance(seconds=61)
-    slow._perform_group(account_id, "zendesk.requester_notice", claimed)
+    slow.work.perform_group(account_id, "zendesk.requester_notice", claimed)
     assert comments(helpdesk, only) == ["Could you?"]
     with storage.session(app) as session:
         item = session.scalar(sa.select(WorkItem))

@@ -6,6 +6,7 @@ import io
 import json
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.db import storage
@@ -166,8 +167,36 @@ def test_an_unexpected_failure_is_logged_and_answered_in_json(app, post_webhook,
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("app.webhooks.store_event", broken)
+    monkeypatch.setattr("app.inbox.store", broken)
     answer = post_webhook(ticket_event(116))
     assert answer.status_code == 500
     assert answer.get_json()["error"]["message"] == "internal error; the server log has the details"
     assert "database went away" in caplog.text
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"event": "oops"}, "event"),
+    ({"detail": {"id": True}}, "detail.id"),
+    ({"detail": {"id": 1.5}}, "detail.id"),
+    ({"subject": {"id": 2}}, "subject"),
+    ({"detail": {"id": "2", "requester_id": False}}, "detail.requester_id"),
+])
+def test_a_signed_but_malformed_envelope_is_refused_naming_the_field(app, post_webhook, change, field):
+    # Once stored, such a body failed in the worker (a string 'event' raised ValueError and aborted the batch;
+    # an id of true or 1.5 was read as ticket 1); the inbox now reads it at the door and refuses it.
+    body = {"type": "zen:event-type:ticket.priority_changed", "id": "u1", "subject": "zen:ticket:2",
+            "detail": {"id": "2"}, "event": {}, **change}
+    answer = post_webhook(body)
+    assert answer.status_code == 422
+    error = answer.get_json()["error"]
+    assert error["field"] == field
+    assert field in error["message"]
+    assert stored_events(app) == []
+
+
+def test_a_whole_number_id_is_still_taken_in_any_of_its_spellings(app, post_webhook):
+    for ticket_id, spelt in ((201, "201"), (202, 202), (203, 203.0)):
+        body = ticket_event(ticket_id)
+        body["detail"]["id"] = spelt
+        assert post_webhook(body).status_code == 202
+    assert [event.ticket_id for event in stored_events(app)] == [201, 202, 203]

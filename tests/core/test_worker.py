@@ -245,9 +245,9 @@ def test_long_batch_renews_its_leases_so_no_other_worker_takes_them(app, worker,
                               limit=10)
     # The worker is part-way through its batch when most of the lease has gone.
     clock.advance(seconds=50)
-    worker._held = {item.id for item in claimed}
-    worker._leases_renewed_at -= 1000
-    assert [item.id for item in worker._still_mine(claimed)] == [item.id for item in claimed]
+    worker.work.held = {item.id for item in claimed}
+    worker.work.leases_renewed_at -= 1000
+    assert [item.id for item in worker.work.still_mine(claimed)] == [item.id for item in claimed]
     clock.advance(seconds=30)  # past the original lease, within the renewed one
     assert Worker(app, worker_id="other").perform_work() == 0
 
@@ -260,9 +260,9 @@ def test_items_whose_lease_was_lost_are_left_to_their_new_owner(app, worker, clo
                               limit=10)
     clock.advance(seconds=61)
     workqueue.claim(storage.engine(app), worker_id="new-owner", now=clock.now(), lease_seconds=60, limit=10)
-    worker._held = {item.id for item in claimed}
-    worker._leases_renewed_at -= 1000
-    assert worker._still_mine(claimed) == []
+    worker.work.held = {item.id for item in claimed}
+    worker.work.leases_renewed_at -= 1000
+    assert worker.work.still_mine(claimed) == []
     assert sample_plugin.performed == {}
 
 
@@ -277,10 +277,30 @@ def test_lease_keeper_renews_every_item_any_thread_holds(app, worker, clock, acc
     first = workqueue.claim(engine, worker_id="test-worker", now=clock.now(), lease_seconds=60, limit=2)
     second = workqueue.claim(engine, worker_id="test-worker", now=clock.now(), lease_seconds=60, limit=2)
     # Two threads of one worker hold one batch each; the keeper renews both, not only the last claimed.
-    worker._held = {item.id for item in first + second}
+    worker.work.held = {item.id for item in first + second}
     clock.advance(seconds=50)
     worker.renew_leases()  # a full lease from now
     clock.advance(seconds=50)
     assert Worker(app, worker_id="other").perform_work() == 0
     clock.advance(seconds=app.config["DESKMATE"].worker_lease_seconds)
     assert Worker(app, worker_id="other").perform_work() == 4  # the keeper stopped: the leases lapse
+
+
+def test_a_stored_event_that_cannot_be_read_fails_alone_and_the_batch_goes_on(app, worker, clock, account_id):
+    from app import inbox
+
+    # Rows stored before the inbox refused such bodies at the door: a string 'event', an object 'subject'.
+    bad_event = {**ticket_event(32, "ticket.priority_changed"), "event": "oops"}
+    bad_subject = {**ticket_event(33), "subject": {"id": 33}}
+    for body in (ticket_event(31), bad_event, bad_subject, ticket_event(34)):
+        inbox.store(app, account_id=account_id, source="zendesk", event_type=body["type"].rsplit(":", 1)[-1],
+                    ticket_id=int(body["detail"]["id"]), event_key=f"evt:{body['id']}", payload=body,
+                    now=clock.now())
+    assert worker.handle_events() == 4  # one batch
+    states = {event.ticket_id: (event.state, event.last_error, event.locked_by) for event in events(app)
+              if event.source == "zendesk"}
+    assert states[31][0] == states[34][0] == "done"
+    assert states[32] == ("failed", "unreadable event: 'event' must be an object", None)
+    assert states[33][0] == "failed" and "'subject'" in states[33][1]
+    assert [seen for seen in sample_plugin.seen_events if seen[0] == "ticket.created"] == [
+        ("ticket.created", 31), ("ticket.created", 34)]

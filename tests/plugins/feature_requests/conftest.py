@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from app import inbox
 from app.db import storage
-from app.webhooks import store_event
 from plugins.feature_requests.models import Link
 from tests.conftest import ticket_event
 
@@ -69,7 +69,7 @@ def routed(app: Flask, account_id: int, clock: Any) -> Callable[..., None]:
         payload = {"ticket": None, "ticket_id": ticket_id, "time": clock.now().isoformat(),
                    "data": {"segment": segment, "requester_id": requester_id,
                             "organization_id": organization_id}}
-        store_event(app, account_id=account_id, event_type="routing.ticket_routed", ticket_id=ticket_id,
+        inbox.store(app, account_id=account_id, event_type="routing.ticket_routed", ticket_id=ticket_id,
                     event_key=f"routing:routed:{ticket_id}:{segment}", invocation_id=None, payload=payload,
                     now=clock.now(), source="routing")
 

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from app import inbox
 from app.db import storage
 from app.models import WorkItem
-from app.webhooks import store_event
 from plugins.sla.models import SlaClock
 from tests.conftest import ticket_event
 
@@ -114,7 +114,7 @@ def route(app: Flask, clock: Any, submitters: dict[int, int]) -> Callable[..., N
         ticket: dict[str, Any] = {"id": ticket_id, "priority": priority, "group_id": group_id}
         if ticket_id in submitters:  # routing passes the whole ticket; here only what the test needs
             ticket.update(submitter_id=submitters[ticket_id], requester_id=REQUESTER_ID)
-        store_event(app, account_id=active_accounts(app)[0].id, event_type="routing.ticket_routed",
+        inbox.store(app, account_id=active_accounts(app)[0].id, event_type="routing.ticket_routed",
                     ticket_id=ticket_id, event_key=f"routing:routed:{ticket_id}:{version}",
                     invocation_id=None,
                     payload={"ticket": ticket, "ticket_id": ticket_id, "time": clock.now().isoformat(),

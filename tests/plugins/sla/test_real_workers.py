@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from app import inbox
 from app.accounts import active_accounts
 from app.db import storage
 from app.models import WorkerHeartbeat
-from app.webhooks import store_event
 from tests.conftest import TEST_SECRET_KEY, WEBHOOK_SECRET, ticket_event
 from tests.plugins.sla.conftest import PREMIUM_CHANNEL, sla_settings
 from tests.sandbox_fixtures import SLACK_BOT_TOKEN, wait_for
@@ -83,9 +83,9 @@ def new_premium_ticket(app: Any, ticket_id: int, created: datetime) -> None:
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
     body = ticket_event(ticket_id, "ticket.created", created_at=stamp, updated_at=stamp)
     now = datetime.now(UTC)
-    store_event(app, account_id=account, event_type="ticket.created", ticket_id=ticket_id,
+    inbox.store(app, account_id=account, source="zendesk", event_type="ticket.created", ticket_id=ticket_id,
                 event_key=f"evt:{body['id']}", invocation_id=None, payload=body, now=now)
-    store_event(app, account_id=account, event_type="routing.ticket_routed", ticket_id=ticket_id,
+    inbox.store(app, account_id=account, event_type="routing.ticket_routed", ticket_id=ticket_id,
                 event_key=f"routing:{ticket_id}", invocation_id=None, now=now, source="routing",
                 payload={"ticket": {"id": ticket_id}, "ticket_id": ticket_id, "time": now.isoformat(),
                          "data": {"segment": "premium_partner", "group_id": None}})

@@ -1,30 +1,45 @@
-"""Group commit for inbound events: concurrent requests in one process share one INSERT and one COMMIT.
+"""The inbox: how every inbound event is stored, whatever its source, and how workers claim them.
 
-A webhook is answered only after its row is committed (an acknowledged delivery is never lost), so each
-request waits for a database round trip and a WAL flush. Under a spike many requests wait at once; rather
-than queueing them one transaction each, the first to arrive becomes the leader: it takes every row waiting
-at that moment, writes them with one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` and hands each
-follower its answer. Nobody waits for a timer: an idle server writes a lone row at once, and batches form
-only while a write is already in flight.
+Three sources write here: helpdesk webhooks (``app.webhooks``, after the signature is checked), Slack
+interactions (``app.slack_interactions``) and plugins telling each other something (``PluginContext.emit``).
+Each body is read by ``app.events.normalise`` before it is stored, so a malformed one is refused at the door
+(``EventError`` names the field) rather than failing in the worker; the worker reads stored rows with the same
+function. One row per event: its key (``evt:<id>``, ``body:<sha256>``, ``slack:<sha256>``,
+``<plugin>:<key>``) and, for webhooks, the delivery's invocation id are unique, so a repeated delivery or
+emission stores nothing.
+
+Web requests store with ``store``, outside any transaction, and answer only once the row is committed (an
+acknowledged delivery is never lost). On PostgreSQL concurrent requests in one process share one INSERT and one
+COMMIT (``GroupCommitter``): the first to arrive becomes the leader, takes every row waiting at that moment,
+writes them with one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` and hands each follower its
+answer. Nobody waits for a timer: an idle server writes a lone row at once, and batches form only while a write
+is already in flight. ``emit`` stores in the caller's transaction instead, so that an emission commits with
+the plugin's other writes or not at all. ``claim`` leases due events to a worker (``FOR UPDATE SKIP LOCKED``
+on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-from app.db import table_of
+from app.db import insert_for, rowcount, storage, table_of
+from app.events import Event, normalise
 from app.models import InboundEvent
 
+EXTENSION_KEY = "deskmate.inbox"
 COLUMNS = ("account_id", "source", "event_type", "ticket_id", "event_key", "invocation_id", "payload",
            "state", "attempts", "received_at", "next_attempt_at")
 MAX_BATCH = 200
@@ -168,7 +183,7 @@ def _row_parameters(values: dict[str, Any]) -> list[Any]:
     return out
 
 
-def single_insert(engine: Engine, values: dict[str, Any]) -> bool:
+def _single_insert(engine: Engine, values: dict[str, Any]) -> bool:
     """Insert one event in its own transaction (SQLite, where one process writes at a time anyway)."""
     from sqlalchemy.dialects import sqlite
 
@@ -177,3 +192,104 @@ def single_insert(engine: Engine, values: dict[str, Any]) -> bool:
     statement = sqlite.insert(table).values(parameters).on_conflict_do_nothing().returning(table.c.id)
     with engine.begin() as connection:
         return connection.execute(statement, values).first() is not None
+
+
+# --- storing ------------------------------------------------------------------------------------------------
+
+
+def delivery_key(body: dict[str, Any], raw: bytes) -> str:
+    """The key that makes a helpdesk delivery a duplicate: its event id, or (Deskmate's trigger payload has
+    none) the rendered body, which carries the update time."""
+    if body.get("deskmate") == 1:
+        return "body:" + hashlib.sha256(raw).hexdigest()
+    return f"evt:{body['id']}"
+
+
+def accept_webhook(app: Flask, *, account_id: int, body: Any, raw: bytes, invocation_id: str | None,
+                   now: datetime) -> bool:
+    """Read a verified helpdesk webhook body and store it; True if stored, False if a duplicate.
+
+    Raises:
+        EventError: the body is not an event Deskmate understands (answer 422).
+    """
+    event = normalise(body, received_at=now)
+    return store(app, account_id=account_id, source="zendesk", event_type=event.type, ticket_id=event.ticket_id,
+                 event_key=delivery_key(body, raw), invocation_id=invocation_id, payload=body, now=now, raw=raw)
+
+
+def store(app: Flask, *, account_id: int, source: str, event_type: str, ticket_id: int | None, event_key: str,
+          payload: dict[str, Any], now: datetime, invocation_id: str | None = None, raw: bytes | None = None) -> bool:
+    """Insert an inbound event unless its event key or invocation id is already stored; True if inserted.
+
+    For web requests (outside any transaction): returns only once the row is committed. ``raw``, when given, is
+    the JSON text ``payload`` was parsed from: stored as it is, it need not be serialised again.
+    """
+    values = {"account_id": account_id, "source": source, "event_type": event_type, "ticket_id": ticket_id,
+              "event_key": event_key, "invocation_id": invocation_id, "payload": payload, "state": "pending",
+              "attempts": 0, "received_at": now, "next_attempt_at": now}
+    if raw is not None:
+        values["payload_json"] = raw.decode("utf-8")
+    committer: GroupCommitter | None = app.extensions.get(EXTENSION_KEY)
+    if committer is not None:
+        return committer.store(values)
+    return _single_insert(storage.engine(app), values)
+
+
+def inbox_payload(*, data: dict[str, Any], now: datetime, ticket: dict[str, Any] | None = None,
+                  ticket_id: int | None = None) -> dict[str, Any]:
+    """The stored body of an event Deskmate itself records (a Slack interaction, a plugin's emission)."""
+    return {"ticket": ticket, "ticket_id": ticket_id, "data": data, "time": now.isoformat()}
+
+
+def emit(session: Session, *, account_id: int, source: str, event_type: str, key: str, data: dict[str, Any],
+         now: datetime, ticket: dict[str, Any] | None = None, ticket_id: int | None = None) -> bool:
+    """Store an event in ``session``'s transaction (a plugin's emission); True unless ``key`` was stored."""
+    payload = inbox_payload(data=data, now=now, ticket=ticket, ticket_id=ticket_id)
+    insert = insert_for(session, InboundEvent).values(
+        account_id=account_id, source=source, event_type=event_type,
+        ticket_id=ticket_id or (ticket or {}).get("id"), event_key=key, invocation_id=None, payload=payload,
+        state="pending", attempts=0, received_at=now, next_attempt_at=now,
+    ).on_conflict_do_nothing()
+    return rowcount(session.execute(insert)) > 0
+
+
+# --- claiming and reading -------------------------------------------------------------------------------------
+
+
+def claim(engine: Engine, *, worker_id: str, now: datetime, lease_seconds: float, limit: int) -> list[int]:
+    """Lease up to ``limit`` due events (pending, or processing with a lapsed lease) to ``worker_id``; their ids,
+    oldest first."""
+    table = table_of(InboundEvent)
+    due = (
+        sa.select(table.c.id)
+        .where(sa.or_(sa.and_(table.c.state == "pending", table.c.next_attempt_at <= now),
+                      sa.and_(table.c.state == "processing", table.c.locked_until < now)))
+        .order_by(table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        sa.update(table)
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(state="processing", attempts=table.c.attempts + 1, locked_by=worker_id,
+                locked_until=now + timedelta(seconds=lease_seconds))
+        .returning(table.c.id)
+    )
+    with engine.begin() as connection:
+        return sorted(row.id for row in connection.execute(statement))
+
+
+def event_of(row: InboundEvent) -> Event:
+    """The typed event of a stored row (``EventError`` when the row cannot be read, e.g. an older row)."""
+    return normalise(row.payload, source=row.source, event_type=row.event_type, row_id=row.id,
+                     account_id=row.account_id, received_at=row.received_at)
+
+
+def init_app(app: Flask) -> None:
+    """On PostgreSQL, web requests store through a group committer (closed when the storage is disposed)."""
+    engine = storage.engine(app)
+    if engine.dialect.name == "postgresql":
+        committer = GroupCommitter(engine)
+        app.extensions[EXTENSION_KEY] = committer
+        storage.on_dispose(app, committer.close)
+

@@ -1,4 +1,4 @@
-"""Group commit: concurrent deliveries share inserts, and each one is answered for what happened to it."""
+"""The inbox's group commit: concurrent deliveries share inserts, and each one is answered for what happened to it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.db import storage
-from app.ingest import GroupCommitter, _Pending
+from app.inbox import EXTENSION_KEY, GroupCommitter, _Pending
 from tests.conftest import database_kind
 
 pytestmark = pytest.mark.skipif(database_kind() != "postgresql", reason="group commit is PostgreSQL's path")
@@ -71,7 +71,7 @@ def test_a_row_the_database_refuses_fails_only_its_own_delivery(app, account_id,
 
 
 def test_disposing_the_storage_closes_the_kept_connection(app, account_id, clock):
-    committer = app.extensions["deskmate.ingest"]
+    committer = app.extensions[EXTENSION_KEY]
     assert committer.store(values(account_id, clock, "evt:before", "inv-before")) is True
     kept = committer._connection()
     storage.dispose(app)
