@@ -23,11 +23,11 @@ from pydantic import BaseModel, ValidationError
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from app import hookspecs, metrics, workqueue
+from app import hookspecs, inbox, metrics, workqueue
 from app.accounts import AccountView
 from app.clock import get_clock
 from app.config import ConfigError
-from app.db import insert_for, rowcount, storage
+from app.db import storage
 from app.models import InboundEvent
 
 EXTENSION_KEY = "deskmate.plugins"
@@ -108,13 +108,8 @@ class PluginContext:
         """
         if not event_type.startswith(self.plugin + "."):
             raise ValueError(f"plugin {self.plugin} may only emit events named '{self.plugin}.*'")
-        insert = insert_for(self.session, InboundEvent).values(
-            account_id=self.account.id, source=self.plugin, event_type=event_type,
-            ticket_id=ticket_id or (ticket or {}).get("id"), event_key=f"{self.plugin}:{key}", invocation_id=None,
-            payload={"ticket": ticket, "ticket_id": ticket_id, "data": data, "time": self.now().isoformat()},
-            state="pending", attempts=0, received_at=self.now(), next_attempt_at=self.now(),
-        ).on_conflict_do_nothing()
-        return rowcount(self.session.execute(insert)) > 0
+        return inbox.emit(self.session, account_id=self.account.id, source=self.plugin, event_type=event_type,
+                          key=f"{self.plugin}:{key}", data=data, now=self.now(), ticket=ticket, ticket_id=ticket_id)
 
     def result_of(self, key: str) -> dict[str, Any] | None:
         """The result of a done work item of this account (e.g. the Slack message to reply under)."""
