@@ -165,6 +165,18 @@ def test_the_mentions_command(app, runner, post_webhook, worker):
     assert result.output.startswith("#31\toutage\t") and "not reported yet" in result.output
 
 
+@pytest.mark.hook("register_routes")
+def test_the_admin_api_lists_mentions(app, client, admin_headers, post_webhook, worker):
+    post_webhook(ticket_event(41, subject="outage", requester_id=777))
+    worker.handle_events()
+    assert client.get("/watchword/api/mentions").status_code == 401
+    answer = client.get("/watchword/api/mentions", headers=admin_headers)
+    assert answer.status_code == 200
+    assert [(m["ticket_id"], m["requester_id"], m["reported"]) for m in answer.get_json()["mentions"]] == [
+        (41, 777, False)]
+    assert client.get("/watchword/api/mentions?limit=0", headers=admin_headers).status_code == 400
+
+
 def test_the_migration_is_its_own_branch_after_the_core(database_url):
     # Alembic must know every branch the database holds: migrate with every plugin the database was made with.
     app = create_app(base_config(database_url, plugins=[*DEFAULT_PLUGINS, "watchword"]))

@@ -11,6 +11,7 @@ import pytest
 from app import create_app, hookspecs
 from app.config import ConfigError
 from tests.conftest import base_config
+from tests.hook_coverage import marked_tests
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
@@ -31,6 +32,20 @@ def test_every_hook_is_documented_with_its_signature():
 def test_every_documented_hook_exists():
     documented = re.findall(r"^### (\w+)$", DOC.read_text(), re.M)
     assert set(documented) <= set(hook_names())
+
+
+def test_every_hook_has_a_test_that_exercises_it():
+    """The hook-coverage rule of docs/plugins.md (``tests/hook_coverage.py`` checks the marks while tests run)."""
+    marked = marked_tests()
+    untested = [name for name in hook_names() if not marked.get(name)]
+    assert not untested, (f"no test is marked @pytest.mark.hook(...) for {', '.join(untested)}: add a test that "
+                          "makes the core call the hook (see docs/plugins.md, 'Testing a plugin')")
+    unknown = sorted(set(marked) - set(hook_names()))
+    assert not unknown, f"tests are marked for hooks app/hookspecs.py does not declare: {marked_with(unknown, marked)}"
+
+
+def marked_with(names: list[str], marked: dict[str, list[str]]) -> str:
+    return "; ".join(f"{name} ({', '.join(marked[name])})" for name in names)
 
 
 def test_unknown_plugin_is_a_clear_start_up_error(database_url):

@@ -43,6 +43,7 @@ def test_cached_ticket_opens_with_its_requester_organization_and_panels(client, 
         "account": "acme", "checked_at": "2026-11-23T09:00:00"}
 
 
+@pytest.mark.hook("sidebar_panels")
 @pytest.mark.parametrize("failure", ["raise", "sql", "not_json"])
 def test_a_failing_panel_becomes_an_error_panel_and_the_others_still_show(client, app, account_id,
                                                                           sidebar_session, failure):

@@ -7,13 +7,12 @@ hook marker from ``app.hookspecs``), never through another part of ``app``.
 from __future__ import annotations
 
 import click
+from flask import Blueprint
 
 from app.api import Event, PluginContext, Timer
 from app.hookspecs import hookimpl
-from deskmate_watchword import commands, digest, handlers
+from deskmate_watchword import commands, digest, handlers, views
 from deskmate_watchword.settings import WatchwordSettings
-
-NAME = "watchword"
 
 
 @hookimpl
@@ -24,6 +23,11 @@ def settings_model() -> type[WatchwordSettings]:
 @hookimpl
 def handle_event(event: Event, ctx: PluginContext) -> None:
     handlers.handle(event, ctx)
+
+
+@hookimpl
+def register_routes() -> Blueprint:
+    return views.bp
 
 
 @hookimpl
