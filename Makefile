@@ -34,8 +34,11 @@ run: $(STAMP)
 worker: $(STAMP)
 	$(BIN)/flask worker
 
+# ruff for style and bugs; import-linter for the architecture (.importlinter: plugins reach the core only
+# through app.api, no plugin imports another, the core imports no plugin, only tests and benches the sandbox).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -101,10 +101,12 @@ def invalidate(app: Flask | None = None) -> None:
 
 
 def active_accounts(app: Flask | None = None) -> list[AccountView]:
+    """Every active account (cached per process for a few seconds; a change made here is seen at once)."""
     return list(_refresh(app or current_app).views.values())
 
 
 def get_account(account_id: int, app: Flask | None = None) -> AccountView | None:
+    """The active account ``account_id``, or None (inactive or unknown)."""
     app = app or current_app
     view = _refresh(app).views.get(account_id)
     return view or _refresh(app, force=True).views.get(account_id)

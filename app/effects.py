@@ -223,3 +223,15 @@ def core_handlers() -> dict[str, Handler]:
         SLACK_UPDATE: _update_message,
         SLACK_UPLOAD: _upload_file,
     }
+
+
+def perform_core_effect(kind: str, item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
+    """Perform one of the core's single-item effects in-line, from a plugin's own work handler.
+
+    For a handler that decides at the last moment what to send (an SLA reminder reads its clock first): the
+    item's key and ``is_retry`` carry the same exactly-once guarantees as an enqueued item of ``kind``.
+    """
+    handler = core_handlers()[kind]
+    if isinstance(handler, BatchHandler):
+        raise ValueError(f"{kind} is performed in batches; enqueue it instead")
+    return handler(item, ctx) or {}

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import pluggy
 import sqlalchemy as sa
@@ -24,11 +24,11 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from app import hookspecs, inbox, metrics, workqueue
-from app.accounts import AccountView
+from app.accounts import AccountView, invalidate
 from app.clock import get_clock
 from app.config import ConfigError
 from app.db import storage
-from app.models import InboundEvent
+from app.models import Account, InboundEvent, WorkItem
 
 EXTENSION_KEY = "deskmate.plugins"
 log = logging.getLogger("deskmate.plugins")
@@ -41,6 +41,19 @@ class Timer:
     name: str
     every_seconds: float
     run: Callable[[PluginContext], None]
+
+
+@dataclass(frozen=True)
+class WorkState:
+    """Where a work item stands: its state (``pending``, ``running``, ``done``, ``failed``...), when it
+    finished and the last error, if any."""
+
+    state: str
+    finished_at: datetime | None
+    last_error: str | None
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,82 @@ class PluginContext:
     def result_of(self, key: str) -> dict[str, Any] | None:
         """The result of a done work item of this account (e.g. the Slack message to reply under)."""
         return workqueue.result_of(self.session, self.account.id, key)
+
+    def work_states(self, keys: list[str]) -> dict[str, WorkState]:
+        """Where the account's work items with these idempotency keys stand; keys never enqueued are absent."""
+        found: dict[str, WorkState] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):  # bounded IN lists: one index probe per key
+            rows = self.session.execute(
+                sa.select(WorkItem.idempotency_key, WorkItem.state, WorkItem.finished_at, WorkItem.last_error)
+                .where(WorkItem.account_id == self.account.id,
+                       WorkItem.idempotency_key.in_(unique[start:start + 500]))
+            ).all()
+            found.update({row.idempotency_key: WorkState(row.state, row.finished_at, row.last_error)
+                          for row in rows})
+        return found
+
+    def failed_work(self, kind: str, since: datetime) -> dict[str, WorkState]:
+        """This account's work items of ``kind`` (one of this plugin's) that failed for good since ``since``.
+
+        For a timed pass that marks its own records when the work behind them gave up: failures are rare, so
+        this reads few rows however large the queue is.
+        """
+        if not kind.startswith(self.plugin + "."):
+            raise ValueError(f"plugin {self.plugin} may only ask about its own work kinds ('{self.plugin}.*')")
+        rows = self.session.execute(
+            sa.select(WorkItem.idempotency_key, WorkItem.state, WorkItem.finished_at, WorkItem.last_error)
+            .where(WorkItem.state == workqueue.FAILED, WorkItem.account_id == self.account.id,
+                   WorkItem.kind == kind, WorkItem.finished_at >= since)
+        ).all()
+        return {row.idempotency_key: WorkState(row.state, row.finished_at, row.last_error) for row in rows}
+
+    def work_state(self, key: str) -> str | None:
+        """The state of the work item ``key`` (None when it was never enqueued)."""
+        found = self.work_states([key]).get(key)
+        return found.state if found else None
+
+    def tickets_with_unhandled_events(self, ticket_ids: list[int]) -> set[int]:
+        """Tickets among ``ticket_ids`` with stored events that this plugin has not handled yet.
+
+        A timed pass asks this before acting on a ticket, so that news already received (a reply, a solve)
+        is handled first. An event retried only for other plugins counts as handled by this one.
+        """
+        if not ticket_ids:
+            return set()
+        rows = self.session.execute(
+            sa.select(InboundEvent.ticket_id, InboundEvent.pending_plugins)
+            .where(InboundEvent.account_id == self.account.id, InboundEvent.ticket_id.in_(ticket_ids),
+                   InboundEvent.state.in_(("pending", "processing")))
+        ).all()
+        return {row.ticket_id for row in rows if not row.pending_plugins or self.plugin in row.pending_plugins}
+
+    def settings_as(self, model: type[M]) -> M:
+        """This plugin's settings, typed as its own model (the account's overrides merged in)."""
+        if not isinstance(self.settings, model):
+            raise RuntimeError(f"plugin {self.plugin} has no settings of type {model.__name__} in its context; "
+                               "does its settings_model hook return it?")
+        return self.settings
+
+    def save_settings(self, values: dict[str, Any] | None) -> None:
+        """Store this plugin's per-account overrides (merged into what is there), or clear them with None.
+
+        The account row is locked for the change, so two admins saving different plugins' settings never lose
+        each other's; validate ``values`` first. Every process sees the change within seconds of the commit
+        (this one at once).
+        """
+        account = self.session.get(Account, self.account.id, with_for_update=True)
+        if account is None:
+            raise LookupError(f"no account {self.account.id}")
+        settings = dict(account.settings or {})
+        if values is None:
+            settings.pop(self.plugin, None)
+        else:
+            settings[self.plugin] = {**(settings.get(self.plugin) or {}), **values}
+        account.settings = settings  # a new dict: the JSON column notices replacement, not mutation
+        account.updated_at = self.now()
+        app = self._app
+        sa.event.listen(self.session, "after_commit", lambda _session: invalidate(app), once=True)
 
     def read(self, statement: sa.Select[Any]) -> list[Any]:
         """Run a query in a short transaction of its own and return its scalars (ORM objects stay loaded).
@@ -253,12 +342,15 @@ class PluginManager:
 
     def context(self, app: Flask, plugin: str, account: AccountView, session: Session) -> PluginContext:
         """Build the context a plugin's hook receives for ``account``, with the account's setting overrides."""
-        state = self.state(app)
-        base = state.settings.get(plugin)
+        return PluginContext(app, plugin, account, session, self.settings_for(app, plugin, account))
+
+    def settings_for(self, app: Flask, plugin: str, account: AccountView) -> BaseModel | None:
+        """The plugin's settings for ``account``: the deployment's, with the account's overrides merged in."""
+        base = self.state(app).settings.get(plugin)
         overrides = account.settings.get(plugin)
         if base is not None and overrides:
             base = base.model_validate({**base.model_dump(), **overrides})
-        return PluginContext(app, plugin, account, session, base)
+        return base
 
     def implementations(self, app: Flask, hook: str) -> Iterator[tuple[str, Callable[..., Any]]]:
         """Each enabled plugin's implementation of ``hook``, in the configured plugin order."""

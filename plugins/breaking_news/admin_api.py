@@ -10,12 +10,19 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from app.notices import summarise
-from app.plugins import PluginContext, plugin_manager
-from app.web import current_account, db_session, json_body, json_error, require_admin
+from app.api import (
+    PluginContext,
+    current_account,
+    db_session,
+    json_body,
+    json_error,
+    request_context,
+    require_admin,
+    summarise_notices,
+)
 from plugins.breaking_news import incidents as service
 from plugins.breaking_news.markup import safe_url
 from plugins.breaking_news.models import Incident, IncidentTicket, IncidentUpdate, QuickLinks
@@ -50,7 +57,7 @@ class QuickLinksIn(BaseModel):
 
 
 def context() -> PluginContext:
-    return plugin_manager.context(current_app, service.PLUGIN, current_account(), db_session())
+    return request_context(service.PLUGIN)
 
 
 def commit_write() -> None:
@@ -132,7 +139,7 @@ def show_incident(incident_id: int) -> Any:
     incident = find(incident_id)
     if incident is None:
         return json_error(404, "no such incident")
-    notices = summarise(db_session(), current_account().id, subject_keys=[f"incident:{incident.id}"])
+    notices = summarise_notices(db_session(), current_account().id, subject_keys=[f"incident:{incident.id}"])
     return {"incident": describe([incident])[0], "requester_notices": notices}
 
 

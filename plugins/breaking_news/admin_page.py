@@ -10,12 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from pydantic import BaseModel, ValidationError
 
-from app.db import storage
-from app.plugins import plugin_manager
-from app.web import admin_page, current_account, require_admin_page
+from app.api import admin_page, context_for, current_account, require_admin_page, transaction
 from plugins.breaking_news import incidents as service
 from plugins.breaking_news.admin_api import QuickLinksIn, save_quick_links
 from plugins.breaking_news.models import SEVERITIES, STATUSES, Incident, QuickLinks
@@ -58,8 +56,8 @@ def _problems(exc: ValidationError) -> str:
 def _perform(action: str, form: Any) -> str:
     """Do what the form asks in one transaction; returns what to tell the admin."""
     account = current_account()
-    with storage.session() as session:
-        ctx = plugin_manager.context(current_app, service.PLUGIN, account, session)
+    with transaction() as session:
+        ctx = context_for(service.PLUGIN, account, session)
         if action == "create":
             data: BaseModel = service.IncidentIn.model_validate({
                 "title": form.get("title", ""), "body": form.get("body", ""),
@@ -108,7 +106,7 @@ def news_page() -> Any:
             flash(str(exc), "error")
         status = 400
     account = current_account()
-    with storage.session() as session:
+    with transaction() as session:
         open_incidents = list(session.scalars(sa.select(Incident).where(
             Incident.account_id == account.id, Incident.resolved_at.is_(None)).order_by(Incident.id.desc())))
         resolved = list(session.scalars(sa.select(Incident).where(

@@ -6,9 +6,7 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 
-from app.events import Event
-from app.notices import NoticeTemplate, NoticeTemplates, RequesterNotice, notify_requesters
-from app.plugins import PluginContext
+from app.api import Event, NoticeTemplate, NoticeTemplates, PluginContext, RequesterNotice, notify_requesters
 from plugins.breaking_news import matching
 from plugins.breaking_news.incidents import PLUGIN, live_incidents
 from plugins.breaking_news.models import Incident, IncidentTicket

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.plugins import PluginContext
+from app.api import PluginContext
 from plugins.breaking_news import markup, messages
 from plugins.breaking_news.models import Incident, IncidentTicket, IncidentUpdate, NewsVersion
 from plugins.breaking_news.settings import BreakingNewsSettings, normalise_locale

@@ -14,8 +14,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db import insert_for
-from app.events import TicketSnapshot
+from app.api import TicketSnapshot, insert_for
 from plugins.breaking_news.models import Incident, IncidentTicket
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.api import Base
 
 SEVERITIES = ("information", "degraded", "outage", "maintenance")
 STATUSES = ("investigating", "identified", "monitoring", "resolved")

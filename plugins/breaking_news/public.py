@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.accounts import AccountView
+from app.api import AccountView
 from plugins.breaking_news import markup, messages
 from plugins.breaking_news.incidents import is_shown
 from plugins.breaking_news.models import Incident, IncidentUpdate, QuickLinks

@@ -18,11 +18,15 @@ from urllib.parse import parse_qs
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, request
 
-from app.accounts import AccountView, active_accounts
-from app.clock import get_clock
-from app.db import storage
-from app.plugins import plugin_manager
-from app.web import json_error
+from app.api import (
+    AccountView,
+    active_accounts,
+    current_time,
+    json_error,
+    read_connection,
+    settings_for,
+    transaction,
+)
 from plugins.breaking_news import public
 from plugins.breaking_news.cache import NewsCache, Rendered, make_etag
 from plugins.breaking_news.models import NewsVersion
@@ -53,9 +57,7 @@ def account_settings(app: Flask, account: AccountView) -> BreakingNewsSettings:
     cached = known.get(account.id)
     if cached is not None and cached[0] == account.version:
         return cached[1]
-    with storage.session(app) as session:
-        settings = plugin_manager.context(app, PLUGIN, account, session).settings
-    assert isinstance(settings, BreakingNewsSettings)
+    settings = settings_for(PLUGIN, BreakingNewsSettings, account, app)
     known[account.id] = (account.version, settings)
     return settings
 
@@ -65,7 +67,7 @@ def _version_query(account_id: int) -> sa.Select[tuple[int]]:
 
 
 def _read_version(app: Flask, account_id: int) -> int:
-    with storage.engine(app).connect() as connection:
+    with read_connection(app) as connection:
         return connection.scalar(_version_query(account_id)) or 0
 
 
@@ -133,13 +135,13 @@ def _document(app: Flask, account: AccountView, settings: BreakingNewsSettings, 
               locale: str | None) -> Rendered:
     """The cached document, or a fresh render stored for the next requests."""
     cache = news_cache(app)
-    now = get_clock(app).now()
+    now = current_time(app)
     key = (kind, locale or "", account.version)  # settings (default locale, labels) change the bytes too
     document = cache.get(account.id, key, now, lambda account_id: _read_version(app, account_id))
     if document is not None:
         return document
     generation = cache.generation(account.id)
-    with storage.session(app) as session:
+    with transaction(app) as session:
         version = session.scalar(_version_query(account.id)) or 0
         if kind == "active":
             body, valid_until = public.render_active(session, account, settings, locale, now)

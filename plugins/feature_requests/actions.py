@@ -10,8 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app import notices
-from app.plugins import PluginContext
+from app.api import PluginContext, summarise_notices
 from plugins.feature_requests import links, merging, records, release
 from plugins.feature_requests.handlers import settings_of
 from plugins.feature_requests.models import FeatureRequest, Link
@@ -51,7 +50,7 @@ def detail(ctx: PluginContext, request: FeatureRequest) -> dict[str, Any]:
         "history": records.history(session, request),
         "merged_in": merging.merged_into(session, account_id, request.id),
         "merges": [merging.merge_json(row) for row in merging.merges_of(session, account_id, request.id)],
-        "notices": notices.summarise(session, account_id, subject_keys=[subject_key(request.id)]),
+        "notices": summarise_notices(session, account_id, subject_keys=[subject_key(request.id)]),
     }
 
 

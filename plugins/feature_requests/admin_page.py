@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from app.admin_pages import admin_page, require_admin_page
-from app.db import storage
-from app.plugins import PluginContext, plugin_manager
+from app.api import PluginContext, admin_page, context_for, require_admin_page, transaction
 from plugins.feature_requests import actions, merging, records, release
 from plugins.feature_requests.handlers import settings_of
 from plugins.feature_requests.models import STATUSES
@@ -23,7 +21,7 @@ ACTOR = "admin-page"
 
 
 def _context(session: Any) -> PluginContext:
-    return plugin_manager.context(current_app, "feature_requests", g.account, session)
+    return context_for("feature_requests", g.account, session)
 
 
 @bp.get("")
@@ -35,7 +33,7 @@ def index() -> Any:
     query = (request.args.get("q") or "").strip()[:200] or None
     sort = request.args.get("sort", "demand")
     sort = sort if sort in records.SORTS else "demand"
-    with storage.session() as session:
+    with transaction() as session:
         ctx = _context(session)
         page, total = records.list_requests(session, g.account.id, statuses=statuses, query=query, sort=sort,
                                             premium_segments=settings_of(ctx).premium_segments, limit=200)
@@ -47,7 +45,7 @@ def index() -> Any:
 @require_admin_page
 def create() -> Any:
     try:
-        with storage.session() as session:
+        with transaction() as session:
             fields = {"title": request.form.get("title"), "description": request.form.get("description")}
             created = actions.create(_context(session), fields, by=ACTOR)
             new_id = created.id
@@ -61,7 +59,7 @@ def create() -> Any:
 @require_admin_page
 def show(feature_request_id: int) -> Any:
     """One request: requesters, tickets, history, merges, notices, and the forms that act on it."""
-    with storage.session() as session:
+    with transaction() as session:
         ctx = _context(session)
         try:
             found = records.get(session, g.account.id, feature_request_id)
@@ -80,7 +78,7 @@ def act(feature_request_id: int, action: str) -> Any:
     form = request.form
     target = feature_request_id
     try:
-        with storage.session() as session:
+        with transaction() as session:
             ctx = _context(session)
             found = records.get(session, g.account.id, feature_request_id)
             if action == "status":

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
-from app import notices
-from app.clock import get_clock
-from app.plugins import PluginContext, plugin_manager
-from app.web import current_account, db_session, json_body, json_error, require_admin
+from app.api import (
+    NOTICE_STATES,
+    PluginContext,
+    current_time,
+    db_session,
+    json_body,
+    json_error,
+    list_notices,
+    request_context,
+    require_admin,
+    retry_failed_notices,
+    summarise_notices,
+)
 from plugins.feature_requests import actions, merging, records, release
 from plugins.feature_requests.handlers import settings_of
 from plugins.feature_requests.records import FeatureRequestError, subject_key
@@ -27,7 +36,7 @@ def _refused(error: FeatureRequestError) -> Any:
 
 def context() -> PluginContext:
     """The plugin's context for this request's account and transaction."""
-    return plugin_manager.context(current_app, "feature_requests", current_account(), db_session())
+    return request_context("feature_requests")
 
 
 def _int_arg(name: str, default: int, *, low: int, high: int) -> int:
@@ -145,17 +154,17 @@ def release_request(feature_request_id: int) -> Any:
 
 @bp.get("/<int:feature_request_id>/notices")
 @require_admin
-def list_notices(feature_request_id: int) -> Any:
+def request_notices(feature_request_id: int) -> Any:
     """The release notices of a request, each with its delivery state (``state`` filters)."""
     ctx = context()
     _get(ctx, feature_request_id)
     state = request.args.get("state")
-    if state is not None and state not in notices.NOTICE_STATES:
-        return json_error(400, f"state must be one of {', '.join(notices.NOTICE_STATES)}")
+    if state is not None and state not in NOTICE_STATES:
+        return json_error(400, f"state must be one of {', '.join(NOTICE_STATES)}")
     subjects = [subject_key(feature_request_id)]
-    return {"notices": notices.list_notices(ctx.session, ctx.account.id, subject_keys=subjects, state=state,
-                                            limit=_int_arg("limit", 1000, low=1, high=10000)),
-            "summary": notices.summarise(ctx.session, ctx.account.id, subject_keys=subjects)}
+    return {"notices": list_notices(ctx.session, ctx.account.id, subject_keys=subjects, state=state,
+                                    limit=_int_arg("limit", 1000, low=1, high=10000)),
+            "summary": summarise_notices(ctx.session, ctx.account.id, subject_keys=subjects)}
 
 
 @bp.post("/<int:feature_request_id>/notices/retry")
@@ -165,8 +174,8 @@ def retry_notices(feature_request_id: int) -> Any:
     ctx = context()
     _get(ctx, feature_request_id)
     subjects = [subject_key(feature_request_id)]
-    count = notices.retry_failed_notices(ctx.session, ctx.account.id, subject_keys=subjects,
-                                         now=get_clock().now())
+    count = retry_failed_notices(ctx.session, ctx.account.id, subject_keys=subjects,
+                                         now=current_time())
     return {"retried": count}
 
 

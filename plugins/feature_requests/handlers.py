@@ -15,8 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.events import Event, TicketSnapshot
-from app.plugins import PluginContext
+from app.api import Event, PluginContext, TicketSnapshot
 from plugins.feature_requests.links import (
     existing_request,
     ids_in_tags,
@@ -34,8 +33,8 @@ ROUTED = "routing.ticket_routed"
 
 
 def settings_of(ctx: PluginContext) -> FeatureRequestsSettings:
-    settings = ctx.settings
-    return settings if isinstance(settings, FeatureRequestsSettings) else FeatureRequestsSettings()
+    """The feature-requests settings of a context (the account's overrides merged in), typed."""
+    return ctx.settings_as(FeatureRequestsSettings)
 
 
 def handle(event: Event, ctx: PluginContext) -> None:

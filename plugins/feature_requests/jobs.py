@@ -6,10 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.events import TicketSnapshot
-from app.plugins import PluginContext
-from app.workqueue import ClaimedItem, PermanentFailure
-from app.zendesk import HelpdeskError
+from app.api import ClaimedItem, HelpdeskError, PermanentFailure, PluginContext, TicketSnapshot
 from plugins.feature_requests.links import remember_ticket, requester_cache
 from plugins.feature_requests.models import Link
 

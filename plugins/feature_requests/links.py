@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.events import TicketSnapshot
+from app.api import TicketSnapshot
 from plugins.feature_requests.models import LINKED_VIA, FeatureRequest, Link, RequesterCache, TicketCache
 from plugins.feature_requests.records import FeatureRequestError, canonical, get
 

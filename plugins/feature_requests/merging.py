@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.models import RequesterNoticeRecord
+from app.api import summarise_notices
 from plugins.feature_requests.models import FeatureRequest, Link, Merge
 from plugins.feature_requests.records import FeatureRequestError, canonical, get, record_status, subject_key
 
@@ -54,9 +54,8 @@ def merge(session: Session, duplicate: FeatureRequest, target: FeatureRequest, *
 
 def notices_recorded(session: Session, account_id: int, feature_request_ids: list[int]) -> int:
     """How many requester notices exist (in any state) about these requests."""
-    return int(session.scalar(sa.select(sa.func.count()).select_from(RequesterNoticeRecord).where(
-        RequesterNoticeRecord.account_id == account_id,
-        RequesterNoticeRecord.subject_key.in_([subject_key(i) for i in feature_request_ids]))) or 0)
+    counts = summarise_notices(session, account_id, subject_keys=[subject_key(i) for i in feature_request_ids])
+    return int(counts["total"])
 
 
 def undo(session: Session, account_id: int, merge_id: int, *, by: str, now: datetime) -> Merge:

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.api import Base
 
 STATUSES = ("open", "planned", "in_progress", "released", "declined", "duplicate")
 LINKED_VIA = ("sidebar", "tag", "api")

@@ -10,9 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app import notices
-from app.notices import RequesterNotice, notify_requesters
-from app.plugins import PluginContext
+from app.api import (
+    REQUESTER_PLACEHOLDERS,
+    PluginContext,
+    RequesterNotice,
+    notify_requesters,
+    summarise_notices,
+    told_requesters,
+)
 from plugins.feature_requests.handlers import settings_of
 from plugins.feature_requests.links import Requester, requesters_of, ticket_statuses
 from plugins.feature_requests.merging import merged_into
@@ -53,7 +58,7 @@ def plan(ctx: PluginContext, request: FeatureRequest) -> ReleasePlan:
         result.problems.append(f"a {request.status} request is not released{target}")
     templates = settings.release_templates()
     values = context_for(request)
-    missing = sorted(name for name in templates.placeholders() - notices.REQUESTER_PLACEHOLDERS
+    missing = sorted(name for name in templates.placeholders() - REQUESTER_PLACEHOLDERS
                      if values.get(name) is None)
     if missing:
         result.problems.append(f"the release message needs {', '.join(missing)}; set it on the request first")
@@ -61,7 +66,7 @@ def plan(ctx: PluginContext, request: FeatureRequest) -> ReleasePlan:
     result.unknown_requester_tickets = [link.ticket_id for link in unknown]
     subjects = [subject_key(request.id)] + [subject_key(i) for i in merged_into(ctx.session, ctx.account.id,
                                                                                  request.id)]
-    told = notices.told_requesters(ctx.session, ctx.account.id, subjects, NOTICE_KIND)
+    told = told_requesters(ctx.session, ctx.account.id, subjects, NOTICE_KIND)
     for person in requesters:
         (result.already_told if person.requester_id in told else result.to_tell).append(person)
     result.statuses = ticket_statuses(ctx.session, ctx.account.id,
@@ -127,5 +132,5 @@ def release(ctx: PluginContext, request: FeatureRequest, *, by: str, dry_run: bo
         for person in result.to_tell
     ])
     answer["recorded"] = len(recorded.recorded)
-    answer["notices"] = notices.summarise(ctx.session, ctx.account.id, subject_keys=[subject_key(request.id)])
+    answer["notices"] = summarise_notices(ctx.session, ctx.account.id, subject_keys=[subject_key(request.id)])
     return answer

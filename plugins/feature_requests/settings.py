@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.notices import NoticeTemplate, NoticeTemplates
+from app.api import NoticeTemplate, NoticeTemplates
 
 # What a release message may say besides the requester's {name} and {first_name}.
 RELEASE_PLACEHOLDERS = frozenset({"title", "changelog", "changelog_url", "changelog_text",

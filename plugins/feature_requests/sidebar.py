@@ -10,8 +10,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from app.sidebar import current_agent, require_sidebar_session
-from app.web import db_session, json_body, json_error
+from app.api import current_agent, db_session, json_body, json_error, require_sidebar_session
 from plugins.feature_requests import actions, links, records
 from plugins.feature_requests.api import context
 from plugins.feature_requests.records import FeatureRequestError

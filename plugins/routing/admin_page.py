@@ -10,11 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from app.db import storage
-from app.plugins import plugin_manager
-from app.web import admin_page, current_account, require_admin_page
+from app.api import admin_page, context_for, current_account, require_admin_page, transaction
 from plugins.routing import groups
 from plugins.routing.jobs import RESOLVE_GROUPS
 from plugins.routing.models import RoutingDecision
@@ -38,8 +36,8 @@ def routing_page() -> Any:
         try:
             if not submitted.strip():
                 raise RulesError([RuleProblem("(top)", "the rules are empty")])
-            with storage.session() as session:  # committed only when the rules are valid
-                ctx = plugin_manager.context(current_app, "routing", account, session)
+            with transaction() as session:  # committed only when the rules are valid
+                ctx = context_for("routing", account, session)
                 _, version = save_rules(session, account.id, submitted, "yaml", now=ctx.now(),
                                         updated_by="admin page")
                 ctx.enqueue(RESOLVE_GROUPS, f"routing:groups:rules:v{version}", {})
@@ -48,8 +46,8 @@ def routing_page() -> Any:
         else:
             flash(f"Saved the rules (version {version}); they apply to tickets routed from now on.", "ok")
             return redirect(url_for("routing_admin_page.routing_page"))
-    with storage.session() as session:
-        ctx = plugin_manager.context(current_app, "routing", account, session)
+    with transaction() as session:
+        ctx = context_for("routing", account, session)
         row = stored(session, account.id)
         rules = load_rules(session, account.id, settings_of(ctx).rules_file)
         if row is not None:

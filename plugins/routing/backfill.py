@@ -23,8 +23,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from app.events import TicketSnapshot
-from app.plugins import PluginContext
+from app.api import PluginContext, TicketSnapshot
 from plugins.routing import decide, fetching
 from plugins.routing.models import RoutingDecision
 from plugins.routing.rules_store import load_rules

@@ -15,10 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import inspect
 
-from app.db import insert_for
-from app.effects import TICKET_UPDATE
-from app.events import Event, TicketSnapshot
-from app.plugins import PluginContext
+from app.api import TICKET_UPDATE, Event, PluginContext, TicketSnapshot, insert_for
 from plugins.routing import directory, groups
 from plugins.routing.models import RoutingDecision
 from plugins.routing.rules import Classification, NeedsData, RuleSet, priority_rank

@@ -14,8 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db import insert_for
-from app.events import Event, TicketSnapshot, parse_time
+from app.api import Event, TicketSnapshot, insert_for, parse_time
 from plugins.routing.models import RoutingOrganization, RoutingUser
 from plugins.routing.rules import Facts, OrganizationFacts, RequesterFacts, RuleSet
 

@@ -14,8 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.events import TicketSnapshot
-from app.plugins import PluginContext
+from app.api import PluginContext, TicketSnapshot
 from plugins.routing import directory, groups
 from plugins.routing.models import RoutingOrganization, RoutingUser
 from plugins.routing.rules import NeedsData, RuleSet

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db import insert_for
+from app.api import insert_for
 from plugins.routing import cache
 from plugins.routing.models import RoutingGroup, RoutingSync
 

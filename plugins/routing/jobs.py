@@ -7,15 +7,23 @@ none of them has cached are fetched with ``show_many`` (up to 100 ids a call), t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from app.events import TicketSnapshot
-from app.models import WorkItem
-from app.plugins import PluginContext, Timer
-from app.workqueue import DONE, FAILED, BatchHandler, ClaimedItem, Done, Outcome
-from app.zendesk import HelpdeskError
+from app.api import (
+    DONE,
+    FAILED,
+    BatchHandler,
+    ClaimedItem,
+    Done,
+    HelpdeskError,
+    Outcome,
+    PluginContext,
+    TicketSnapshot,
+    Timer,
+)
 from plugins.routing import decide, directory, fetching, groups
 from plugins.routing.models import RoutingDecision, RoutingSync
 from plugins.routing.rules import RuleSet
@@ -147,33 +155,37 @@ def directory_pass(ctx: PluginContext) -> None:
 
 def applied_pass(ctx: PluginContext) -> None:
     """Mark pending decisions applied (or failed) once the core performed (or gave up on) their update."""
-    rows = ctx.session.execute(
-        sa.select(RoutingDecision, WorkItem.state, WorkItem.finished_at, WorkItem.last_error)
-        .join(WorkItem, sa.and_(WorkItem.account_id == RoutingDecision.account_id,
-                                WorkItem.idempotency_key == RoutingDecision.apply_key))
+    pending = ctx.session.scalars(
+        sa.select(RoutingDecision)
         .where(RoutingDecision.account_id == ctx.account.id, RoutingDecision.status == decide.PENDING,
-               WorkItem.state.in_((DONE, FAILED)))
+               RoutingDecision.apply_key.is_not(None))
+        .order_by(RoutingDecision.id)
         .limit(5000)
     ).all()
-    for row, state, finished_at, error in rows:
-        if state == DONE:
-            row.status, row.applied_at = decide.APPLIED, finished_at
-        else:
-            row.status, row.last_error = decide.FAILED, error
-    # A classification that failed for good leaves its ticket waiting: say so instead.
-    stuck = ctx.session.execute(
-        sa.select(RoutingDecision, WorkItem.last_error)
-        .join(WorkItem, sa.and_(
-            WorkItem.account_id == RoutingDecision.account_id,
-            WorkItem.idempotency_key == sa.literal("routing:classify:")
-            + sa.cast(RoutingDecision.ticket_id, sa.String) + ":"
-            + sa.cast(RoutingDecision.version + 1, sa.String)))
-        .where(RoutingDecision.account_id == ctx.account.id, RoutingDecision.status == decide.WAITING,
-               WorkItem.state == FAILED)
-        .limit(1000)
-    ).all()
-    for row, error in stuck:
-        row.status, row.last_error = decide.FAILED, error
+    states = ctx.work_states([row.apply_key for row in pending if row.apply_key])
+    for row in pending:
+        found = states.get(row.apply_key or "")
+        if found is None:
+            continue
+        if found.state == DONE:
+            row.status, row.applied_at = decide.APPLIED, found.finished_at
+        elif found.state == FAILED:
+            row.status, row.last_error = decide.FAILED, found.last_error
+    # A classification that failed for good leaves its ticket waiting: say so instead. A failure is looked for
+    # within a day of the pass (the pass runs every few seconds wherever a worker runs).
+    failed = ctx.failed_work(decide.CLASSIFY, ctx.now() - timedelta(days=1))
+    waiting: dict[tuple[int, int], str | None] = {}
+    for key, state in failed.items():
+        _, _, ticket_id, version = key.split(":")  # routing:classify:<ticket>:<version + 1>
+        waiting[(int(ticket_id), int(version) - 1)] = state.last_error
+    if not waiting:
+        return
+    rows = ctx.session.scalars(sa.select(RoutingDecision).where(
+        RoutingDecision.account_id == ctx.account.id, RoutingDecision.status == decide.WAITING,
+        RoutingDecision.ticket_id.in_({ticket_id for ticket_id, _ in waiting})))
+    for row in rows:
+        if (row.ticket_id, row.version) in waiting:
+            row.status, row.last_error = decide.FAILED, waiting[(row.ticket_id, row.version)]
 
 
 def timers() -> list[Timer]:

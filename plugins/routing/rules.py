@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.events import TicketSnapshot
+from app.api import TicketSnapshot
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 SUBJECTS = ("organization", "requester", "ticket")

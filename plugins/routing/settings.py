@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
+
+from app.api import PluginContext
 
 DEFAULT_RULES_FILE = str(Path(__file__).resolve().parent / "default_rules.yaml")
 
@@ -39,9 +40,6 @@ class RoutingSettings(BaseModel):
         return value
 
 
-def settings_of(ctx: Any) -> RoutingSettings:
+def settings_of(ctx: PluginContext) -> RoutingSettings:
     """The routing settings of a plugin context, typed."""
-    settings = ctx.settings
-    if not isinstance(settings, RoutingSettings):
-        raise RuntimeError("the routing plugin's settings are missing from its context")
-    return settings
+    return ctx.settings_as(RoutingSettings)

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
-from app.plugins import plugin_manager
-from app.web import current_account, db_session, json_error, require_admin
+from app.api import current_account, db_session, json_error, request_context, require_admin
 from plugins.routing import decide, groups
 from plugins.routing.jobs import RESOLVE_GROUPS
 from plugins.routing.models import RoutingDecision
@@ -28,7 +27,7 @@ TEXT_TYPES = {"application/yaml": "yaml", "application/x-yaml": "yaml", "text/ya
 
 
 def _context() -> Any:
-    return plugin_manager.context(current_app, "routing", current_account(), db_session())
+    return request_context("routing")
 
 
 def decision_json(row: RoutingDecision) -> dict[str, Any]:

@@ -13,8 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db import insert_for
-from app.events import TicketSnapshot
+from app.api import TicketSnapshot, insert_for
 from plugins.sla.business_hours import BusinessCalendar, calendar_for
 from plugins.sla.models import ANSWERED, BREACHED, CLOSED, RUNNING, SlaClock
 from plugins.sla.settings import SlaSettings, Target

@@ -5,28 +5,13 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import click
-from flask import current_app
 from rich.console import Console
 from rich.table import Table
 
-from app.accounts import AccountView, active_accounts, invalidate
-from app.clock import get_clock
-from app.db import storage
-from app.plugins import plugin_manager
+from app.api import account_option, command_context
 from plugins.sla.policies import import_policies
 from plugins.sla.reports import DIMENSIONS, ReportError, build_report, parse_period
 from plugins.sla.settings import SlaSettings
-
-
-def _account(subdomain: str | None) -> AccountView:
-    accounts = active_accounts(current_app)
-    if subdomain:
-        match = [account for account in accounts if account.subdomain == subdomain]
-    else:
-        match = accounts if len(accounts) == 1 else []
-    if not match:
-        raise click.UsageError("name the account with --account SUBDOMAIN")
-    return match[0]
 
 
 def _percent(value: float | None) -> str:
@@ -42,17 +27,14 @@ def register(cli: click.Group) -> None:
     @click.option("--from", "first", help="First day (YYYY-MM-DD); default: 6 days before --to.")
     @click.option("--to", "last", help="Last day, inclusive (YYYY-MM-DD); default: today.")
     @click.option("--by", type=click.Choice(DIMENSIONS), help="Break the figures down by this dimension.")
-    @click.option("--account", "subdomain", help="The account's subdomain (optional with one account).")
+    @account_option
     def report(first: str | None, last: str | None, by: str | None, subdomain: str | None) -> None:
         """Print attainment, median and p90 first-reply time and breaches for a period."""
-        account = _account(subdomain)
-        with storage.session() as session:
-            settings = plugin_manager.context(current_app, "sla", account, session).settings
-            assert isinstance(settings, SlaSettings)
-            zone = ZoneInfo(settings.business_hours.timezone)
+        with command_context("sla", subdomain) as ctx:
+            zone = ZoneInfo(ctx.settings_as(SlaSettings).business_hours.timezone)
             try:
-                start, end = parse_period(first, last, get_clock().now().astimezone(zone).date())
-                data = build_report(session, account.id, start, end, by, zone)
+                start, end = parse_period(first, last, ctx.now().astimezone(zone).date())
+                data = build_report(ctx.session, ctx.account.id, start, end, by, zone)
             except ReportError as error:
                 raise click.UsageError(str(error)) from None
         table = Table("slice", "tickets", "within target", "median min", "p90 min", "breaches", "open",
@@ -64,14 +46,11 @@ def register(cli: click.Group) -> None:
         Console(width=120).print(table)
 
     @cli.command("import-policies")
-    @click.option("--account", "subdomain", help="The account's subdomain (optional with one account).")
+    @account_option
     def import_command(subdomain: str | None) -> None:
         """Read the helpdesk's SLA policies into the account's targets (see policy_segments)."""
-        account = _account(subdomain)
-        with storage.session() as session:
-            ctx = plugin_manager.context(current_app, "sla", account, session)
+        with command_context("sla", subdomain) as ctx:
             result = import_policies(ctx)
-        invalidate(current_app)
         for target in result["imported"]:
             click.echo(f"{target['segment']} {target['priority'] or 'any priority'}: {target['minutes']} min"
                        + (" (business hours)" if target["business_hours"] else ""))

@@ -12,9 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.effects import SLACK_UPLOAD
-from app.plugins import PluginContext
-from app.workqueue import ClaimedItem
+from app.api import SLACK_UPLOAD, ClaimedItem, PluginContext
 from plugins.sla.charts import report_png
 from plugins.sla.reports import clocks_created, report_of
 from plugins.sla.settings import SlaSettings, settings_of

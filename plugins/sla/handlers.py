@@ -11,8 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.events import Event, TicketSnapshot
-from app.plugins import PluginContext
+from app.api import Event, PluginContext, TicketSnapshot
 from plugins.sla import notify
 from plugins.sla.clocks import absorb, attach_target, clock_for, record_close, record_reply
 from plugins.sla.models import SlaClock

@@ -16,10 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.effects import SLACK_POST, SLACK_UPDATE, core_handlers
-from app.models import WorkItem
-from app.plugins import PluginContext
-from app.workqueue import FAILED, BatchHandler, ClaimedItem
+from app.api import FAILED, SLACK_POST, SLACK_UPDATE, ClaimedItem, PluginContext, perform_core_effect
 from plugins.sla import messages
 from plugins.sla.business_hours import calendar_for
 from plugins.sla.clocks import Notice
@@ -48,20 +45,15 @@ def announce(ctx: PluginContext, clock: SlaClock) -> bool:
     })
 
 
-def _state_of(ctx: PluginContext, key: str) -> str | None:
-    return ctx.session.scalar(sa.select(WorkItem.state).where(WorkItem.account_id == ctx.account.id,
-                                                             WorkItem.idempotency_key == key))
-
-
 def _prerequisite(ctx: PluginContext, clock: SlaClock) -> str | None:
     """The item the next change of the arrival message must wait for; None when the message is lost."""
     arrival = arrival_key(clock.ticket_id)
     if clock.last_message_key is None:
         return None
-    if _state_of(ctx, clock.last_message_key) != FAILED:
+    if ctx.work_state(clock.last_message_key) != FAILED:
         return clock.last_message_key
     # An update that failed for good must not hold back the next one forever; the post itself must exist.
-    return arrival if _state_of(ctx, arrival) not in (FAILED, None) else None
+    return arrival if ctx.work_state(arrival) not in (FAILED, None) else None
 
 
 def update_arrival(ctx: PluginContext, clock: SlaClock, change: str) -> bool:
@@ -81,9 +73,8 @@ def failed_arrivals(ctx: PluginContext, ticket_ids: list[int]) -> set[str]:
     """The arrival posts among these tickets' that failed for good (one query for a whole pass)."""
     if not ticket_ids:
         return set()
-    keys = [arrival_key(ticket_id) for ticket_id in ticket_ids]
-    return set(ctx.session.scalars(sa.select(WorkItem.idempotency_key).where(
-        WorkItem.account_id == ctx.account.id, WorkItem.idempotency_key.in_(keys), WorkItem.state == FAILED)))
+    states = ctx.work_states([arrival_key(ticket_id) for ticket_id in ticket_ids])
+    return {key for key, found in states.items() if found.state == FAILED}
 
 
 def _thread_reply(ctx: PluginContext, clock: SlaClock, key: str, notice: Notice,
@@ -151,9 +142,7 @@ def perform_notice(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
                      else (clock.due_at - now).total_seconds() / 60)
         message = messages.reminder(clock, remaining)
     post = replace(item, payload={"thread_of": arrival_key(ticket_id), "channel": clock.channel, **message})
-    handler = core_handlers()[SLACK_POST]
-    assert not isinstance(handler, BatchHandler)
-    return handler(post, ctx) or {}
+    return perform_core_effect(SLACK_POST, post, ctx)
 
 
 def perform_announce(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:

@@ -7,40 +7,18 @@ An account's targets live in ``accounts.settings["sla"]`` (the core merges them 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from flask import current_app
-from sqlalchemy.orm import Session
-
-from app.accounts import invalidate
-from app.models import Account
-from app.plugins import PluginContext
-from app.workqueue import ClaimedItem
+from app.api import ClaimedItem, PluginContext
 from plugins.sla.settings import SlaSettings, Target, settings_of
 
 IMPORT_KIND = "sla.import_policies"
 OVERRIDABLE = ("targets", "business_hours")
 
 
-def save_overrides(session: Session, account_id: int, values: dict[str, Any], now: datetime) -> None:
+def save_overrides(ctx: PluginContext, values: dict[str, Any]) -> None:
     """Store the account's own targets and business hours (validated by the caller)."""
-    account = session.get(Account, account_id, with_for_update=True)
-    if account is None:
-        raise LookupError(f"no account {account_id}")
-    settings = dict(account.settings or {})
-    mine = {**(settings.get("sla") or {}), **{k: v for k, v in values.items() if k in OVERRIDABLE}}
-    settings["sla"] = mine
-    account.settings = settings  # a new dict: the JSON column notices replacement, not mutation
-    account.updated_at = now
-
-
-def clear_overrides(session: Session, account_id: int, now: datetime) -> None:
-    account = session.get(Account, account_id, with_for_update=True)
-    if account is None:
-        raise LookupError(f"no account {account_id}")
-    settings = {key: value for key, value in (account.settings or {}).items() if key != "sla"}
-    account.settings, account.updated_at = settings, now
+    ctx.save_settings({key: value for key, value in values.items() if key in OVERRIDABLE})
 
 
 def targets_from_policies(policies: list[dict[str, Any]],
@@ -80,11 +58,9 @@ def import_policies(ctx: PluginContext) -> dict[str, Any]:
     kept = [target for target in settings.targets if target.segment not in segments]
     targets = [target.model_dump() for target in [*imported, *kept]]
     SlaSettings.model_validate({**settings.model_dump(), "targets": targets})
-    save_overrides(ctx.session, ctx.account.id, {"targets": targets}, ctx.now())
+    save_overrides(ctx, {"targets": targets})
     return {"imported": [t.model_dump() for t in imported], "notes": notes}
 
 
 def perform_import(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
-    result = import_policies(ctx)
-    invalidate(current_app)
-    return result
+    return import_policies(ctx)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.models import InboundEvent
-from app.plugins import PluginContext, Timer
+from app.api import PluginContext, Timer
 from plugins.sla import notify
 from plugins.sla.business_hours import calendar_for
 from plugins.sla.clocks import advance
@@ -40,19 +39,6 @@ def run_pass(ctx: PluginContext) -> None:
     pass_once(ctx)
 
 
-def tickets_with_unhandled_events(ctx: PluginContext, ticket_ids: list[int]) -> set[int]:
-    """Tickets among ``ticket_ids`` with events stored but not yet handled (a reply may be among them)."""
-    if not ticket_ids:
-        return set()
-    rows = ctx.session.execute(
-        sa.select(InboundEvent.ticket_id, InboundEvent.pending_plugins)
-        .where(InboundEvent.account_id == ctx.account.id, InboundEvent.ticket_id.in_(ticket_ids),
-               InboundEvent.state.in_(("pending", "processing")))
-    ).all()
-    # An event retried only for another plugin has already been handled by this one.
-    return {row.ticket_id for row in rows if not row.pending_plugins or ctx.plugin in row.pending_plugins}
-
-
 def pass_once(ctx: PluginContext) -> int:
     """One pass for one account; returns how many clocks it moved on."""
     settings = settings_of(ctx)
@@ -61,7 +47,7 @@ def pass_once(ctx: PluginContext) -> int:
     clocks = due_clocks(ctx, settings.pass_batch_size)
     # After a restart, events that came in meanwhile (the reply, the ticket solved) are told first: a clock
     # whose ticket has unhandled events waits for the next pass rather than remind about an answered ticket.
-    waiting = tickets_with_unhandled_events(ctx, [clock.ticket_id for clock in clocks])
+    waiting = ctx.tickets_with_unhandled_events([clock.ticket_id for clock in clocks])
     clocks = [clock for clock in clocks if clock.ticket_id not in waiting]
     failed = notify.failed_arrivals(ctx, [clock.ticket_id for clock in clocks if clock.notify])
     with ctx.session.no_autoflush:  # the clocks' changes go out in one flush at the end, not one per query

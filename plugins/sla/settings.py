@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 if TYPE_CHECKING:
-    from app.plugins import PluginContext
+    from app.api import PluginContext
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -178,5 +178,4 @@ class SlaSettings(BaseModel):
 
 def settings_of(ctx: PluginContext) -> SlaSettings:
     """The SLA settings of a context (the account's overrides merged in), typed."""
-    assert isinstance(ctx.settings, SlaSettings)
-    return ctx.settings
+    return ctx.settings_as(SlaSettings)

@@ -13,10 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 
-from app.events import Event
-from app.plugins import PluginContext
-from app.workqueue import ClaimedItem, PermanentFailure
-from app.zendesk import HelpdeskError
+from app.api import ClaimedItem, Event, HelpdeskError, PermanentFailure, PluginContext
 from plugins.sla import notify
 from plugins.sla.messages import TAKE_ACTION
 from plugins.sla.models import SlaClock

@@ -7,35 +7,33 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
 from pydantic import ValidationError
 
-from app.accounts import AccountView, invalidate
-from app.clock import get_clock
-from app.plugins import plugin_manager
-from app.web import (
+from app.api import (
+    AccountView,
     admin_page,
     current_account,
+    current_time,
     db_session,
     json_body,
     json_error,
+    request_context,
     require_admin,
     require_admin_page,
 )
 from plugins.sla.charts import report_png
 from plugins.sla.clocks import sidebar_panel
 from plugins.sla.models import SlaClock
-from plugins.sla.policies import IMPORT_KIND, OVERRIDABLE, clear_overrides, save_overrides
+from plugins.sla.policies import IMPORT_KIND, OVERRIDABLE, save_overrides
 from plugins.sla.reports import ReportError, build_report, parse_period
 from plugins.sla.settings import SlaSettings
 
 bp = Blueprint("sla", __name__, template_folder="templates")
 
 
-def _settings(account: AccountView) -> SlaSettings:
-    settings = plugin_manager.context(current_app, "sla", account, db_session()).settings
-    assert isinstance(settings, SlaSettings)
-    return settings
+def _settings() -> SlaSettings:
+    return request_context("sla").settings_as(SlaSettings)
 
 
 def _targets_json(settings: SlaSettings, account: AccountView) -> dict[str, Any]:
@@ -50,18 +48,18 @@ def _validation_message(error: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors())
 
 
-def _apply_overrides(account: AccountView, body: dict[str, Any]) -> SlaSettings | tuple[Response, int]:
+def _apply_overrides(body: dict[str, Any]) -> SlaSettings | tuple[Response, int]:
     unknown = set(body) - set(OVERRIDABLE)
     if unknown or not body:
         unknown_text = ", ".join(sorted(unknown)) or "-"
         return json_error(400, f"send {' and/or '.join(OVERRIDABLE)}; unknown: {unknown_text}")
-    current = _settings(account)
+    current = _settings()
     try:
         merged = SlaSettings.model_validate({**current.model_dump(), **body})
     except ValidationError as error:
         return json_error(400, _validation_message(error))
     values = merged.model_dump(mode="json", include=set(body))
-    save_overrides(db_session(), account.id, values, get_clock().now())
+    save_overrides(request_context("sla"), values)
     return merged
 
 
@@ -70,7 +68,7 @@ def _apply_overrides(account: AccountView, body: dict[str, Any]) -> SlaSettings 
 def get_targets() -> Any:
     """The account's first-reply targets and business hours, and where they come from."""
     account = current_account()
-    return _targets_json(_settings(account), account)
+    return _targets_json(_settings(), account)
 
 
 @bp.put("/admin/api/sla/targets")
@@ -78,11 +76,10 @@ def get_targets() -> Any:
 def put_targets() -> Any:
     """Replace the account's targets and/or business hours (validated whole; nothing is stored on error)."""
     account = current_account()
-    result = _apply_overrides(account, json_body())
+    result = _apply_overrides(json_body())
     if not isinstance(result, SlaSettings):
         return result
     db_session().commit()
-    invalidate(current_app)
     return {**_targets_json(result, account), "source": "account"}
 
 
@@ -90,10 +87,8 @@ def put_targets() -> Any:
 @require_admin
 def delete_targets() -> Any:
     """Forget the account's own targets: the configuration file's apply again."""
-    account = current_account()
-    clear_overrides(db_session(), account.id, get_clock().now())
+    request_context("sla").save_settings(None)
     db_session().commit()
-    invalidate(current_app)
     return {"source": "configuration"}
 
 
@@ -101,18 +96,18 @@ def delete_targets() -> Any:
 @require_admin
 def import_policies() -> Any:
     """Ask the worker to read the helpdesk's SLA policies into the account's targets (202: queued)."""
-    now = get_clock().now()
-    ctx = plugin_manager.context(current_app, "sla", current_account(), db_session())
+    now = current_time()
+    ctx = request_context("sla")
     key = f"sla:import-policies:{now:%Y%m%dT%H%M%S}"
     ctx.enqueue(IMPORT_KIND, key, {})
     return {"queued": key}, 202
 
 
 def _report(account: AccountView) -> dict[str, Any]:
-    settings = _settings(account)
+    settings = _settings()
     zone = ZoneInfo(settings.business_hours.timezone)
     first, last = parse_period(request.args.get("from"), request.args.get("to"),
-                               get_clock().now().astimezone(zone).date())
+                               current_time().astimezone(zone).date())
     by = request.args.get("by") or None
     return build_report(db_session(), account.id, first, last, by, zone)
 
@@ -135,7 +130,7 @@ def show_clock(ticket_id: int) -> Any:
                                                           SlaClock.ticket_id == ticket_id))
     if clock is None:
         return json_error(404, f"no first-reply clock for ticket {ticket_id}")
-    return {"ticket_id": ticket_id, **sidebar_panel(clock, get_clock().now())}
+    return {"ticket_id": ticket_id, **sidebar_panel(clock, current_time())}
 
 
 @bp.route("/admin/sla", methods=["GET", "POST"])
@@ -153,10 +148,9 @@ def page() -> Any:
         except json.JSONDecodeError as exc:
             body, error = None, f"The targets are not valid JSON: {exc}"
         if body is not None:
-            result = _apply_overrides(account, {"targets": body})
+            result = _apply_overrides({"targets": body})
             if isinstance(result, SlaSettings):
                 db_session().commit()
-                invalidate(current_app)
                 return redirect(request.full_path)
             error = result[0].get_json()["error"]["message"]
     try:
@@ -165,7 +159,7 @@ def page() -> Any:
         page_html = render_template("sla/report.html", report=None, error=str(exc), targets="[]",
                                     args=request.args)
         return page_html, 400
-    targets = json.dumps([t.model_dump() for t in _settings(account).targets], indent=2)
+    targets = json.dumps([t.model_dump() for t in _settings().targets], indent=2)
     return render_template("sla/report.html", report=data, error=error, targets=targets, args=request.args,
                            dimensions=("segment", "group", "type", "form", "tag", "priority")), \
         (400 if error else 200)
