@@ -86,6 +86,7 @@ def test_plugin_may_only_emit_its_own_events(app):
             ctx.emit("routing.ticket_routed", {}, key="x")
 
 
+@pytest.mark.hook("sidebar_messages")
 def test_sidebar_messages_are_merged_into_the_catalog_under_the_plugin_name(database_url):
     app = create_app(base_config(database_url, plugins=["tests.core.sidebar_plugin"]))
     client = app.test_client()
@@ -97,6 +98,7 @@ def test_sidebar_messages_are_merged_into_the_catalog_under_the_plugin_name(data
     assert client.get("/sidebar/ui/i18n/xx.json").status_code == 404
 
 
+@pytest.mark.hook("sidebar_module")
 def test_sidebar_module_is_served_under_the_plugin_name(database_url):
     app = create_app(base_config(database_url, plugins=["tests.core.sidebar_plugin"]))
     client = app.test_client()
