@@ -70,16 +70,21 @@ class EventError(ValueError):
         self.field = field
 
 
-def _int_or_none(value: Any, name: str = "id") -> int | None:
+def _int_or_none(value: Any, name: str = "id", where: str | None = None) -> int | None:
     """An id as the helpdesk sends it (an integer, or its digits as a string); None when absent."""
     if value is None or value == "":
         return None
-    if isinstance(value, int) and not isinstance(value, bool):
+    kind = type(value)  # not isinstance: True is an int, and must not be read as ticket 1
+    if kind is int:
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if kind is str:
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    elif kind is float and value.is_integer():
         return int(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    name = f"{where}.{name}" if where else name  # built only when refusing: this runs for every delivery
     raise EventError(f"'{name}' must be an id (a whole number or its digits), got {value!r}", name)
 
 
@@ -96,14 +101,14 @@ def parse_time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _tags(value: Any, name: str = "tags") -> list[str]:
+def _tags(value: Any, where: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):  # trigger placeholders render tags as one space-separated string
         return [tag for tag in value.split() if tag]
     if isinstance(value, list):
         return [str(tag) for tag in value]
-    raise EventError(f"'{name}' must be a list or a space-separated string", name)
+    raise EventError(f"'{where}.tags' must be a list or a space-separated string", f"{where}.tags")
 
 
 @dataclass(frozen=True)
@@ -136,11 +141,7 @@ class TicketSnapshot:
 
         ``where`` is how the object is named in an error (``detail``, or ``ticket`` in the trigger payload).
         """
-
-        def an_id(name: str, value: Any = None) -> int | None:
-            return _int_or_none(detail.get(name) if value is None else value, f"{where}.{name}")
-
-        ticket_id = an_id("id")
+        ticket_id = _int_or_none(detail.get("id"), "id", where)
         if ticket_id is None:
             raise EventError(f"ticket event without {where}.id", f"{where}.id")
         via = detail.get("via") or {}
@@ -154,17 +155,17 @@ class TicketSnapshot:
             status=(detail.get("status") or None) and str(detail["status"]).lower(),
             priority=(detail.get("priority") or None) and str(detail["priority"]).lower(),
             type=(detail.get("type") or None) and str(detail["type"]).lower(),
-            requester_id=an_id("requester_id"),
+            requester_id=_int_or_none(detail.get("requester_id"), "requester_id", where),
             requester_email=(detail.get("requester") or {}).get("email") if isinstance(
                 detail.get("requester"), dict) else None,
-            submitter_id=an_id("submitter_id"),
-            organization_id=an_id("organization_id"),
-            group_id=an_id("group_id"),
-            assignee_id=an_id("assignee_id"),
-            brand_id=an_id("brand_id"),
-            form_id=an_id("form_id", detail.get("form_id") or detail.get("ticket_form_id")),
+            submitter_id=_int_or_none(detail.get("submitter_id"), "submitter_id", where),
+            organization_id=_int_or_none(detail.get("organization_id"), "organization_id", where),
+            group_id=_int_or_none(detail.get("group_id"), "group_id", where),
+            assignee_id=_int_or_none(detail.get("assignee_id"), "assignee_id", where),
+            brand_id=_int_or_none(detail.get("brand_id"), "brand_id", where),
+            form_id=_int_or_none(detail.get("form_id") or detail.get("ticket_form_id"), "form_id", where),
             channel=(via.get("channel") if isinstance(via, dict) else via) or None,
-            tags=tuple(_tags(detail.get("tags"), f"{where}.tags")),
+            tags=tuple(_tags(detail.get("tags"), where)),
             custom_fields=custom if isinstance(custom, dict) else {},
             created_at=parse_time(detail.get("created_at")),
             updated_at=parse_time(detail.get("updated_at")),
@@ -306,9 +307,9 @@ def _from_envelope(payload: dict[str, Any], event_type: str | None, row_id: int,
         type=event_type,
         occurred_at=_occurred_at(payload, received_at),
         ticket=ticket,
-        subject_id=subject_id if subject_id is not None else _int_or_none(detail.get("id"), "detail.id"),
+        subject_id=subject_id if subject_id is not None else _int_or_none(detail.get("id"), "id", "detail"),
         data=dict(change) if is_ticket else {**change, "detail": detail},
-        actor_id=_int_or_none(detail.get("actor_id"), "detail.actor_id"),
+        actor_id=_int_or_none(detail.get("actor_id"), "actor_id", "detail"),
     )
 
 
