@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     zendesk_clients.init_app(app)
     slack_clients.init_app(app)
 
-    from app import admin, admin_pages, cli, health, inbox, sidebar, slack_interactions, web, webhooks
+    from app import admin, admin_pages, cli, health, inbox, mirror, sidebar, slack_interactions, web, webhooks
 
     inbox.init_app(app)
     web.init_app(app)
@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     app.register_blueprint(admin.bp)
     plugin_manager.init_app(app)
     sidebar.init_app(app)
+    mirror.init_app(app)  # after the sidebar: the mirror sees each event first
     cli.init_app(app)
 
     if settings.embedded_worker:

@@ -9,6 +9,8 @@ The surface, by concern:
 - **Hooks and the context**: ``hookimpl``, ``PluginContext`` (``ctx``: the transaction, the clock, the
   clients, work items, events, settings), ``Timer``, ``SidebarTicket``.
 - **Events**: ``Event``, ``TicketSnapshot``, ``parse_time``.
+- **The helpdesk mirror**: ``ctx.mirror`` / ``Mirror(session, account_id)`` with ``MirrorTicket``,
+  ``MirrorUser``, ``MirrorOrganization``: tickets, users and organizations as last seen.
 - **Tables**: ``Base`` (a plugin's models subclass it), ``insert_for`` (insert ... on conflict do nothing),
   ``transaction()`` (a session in one transaction outside a hook: commands, views without a request session),
   ``read_connection()`` (one cheap read on a hot path).
@@ -61,6 +63,7 @@ from app.effects import (
 )
 from app.events import Event, TicketSnapshot, parse_time
 from app.hookspecs import hookimpl
+from app.mirror import Mirror, MirrorOrganization, MirrorTicket, MirrorUser
 from app.notices import (
     NOTICE_STATES,
     REQUESTER_PLACEHOLDERS,
@@ -117,6 +120,10 @@ __all__ = [
     "Fail",
     "Handler",
     "HelpdeskError",
+    "Mirror",
+    "MirrorOrganization",
+    "MirrorTicket",
+    "MirrorUser",
     "NoticeTemplate",
     "NoticeTemplates",
     "Outcome",

@@ -28,6 +28,7 @@ from app.accounts import AccountView, invalidate
 from app.clock import get_clock
 from app.config import ConfigError
 from app.db import storage
+from app.mirror import Mirror
 from app.models import Account, InboundEvent, WorkItem
 
 EXTENSION_KEY = "deskmate.plugins"
@@ -213,6 +214,12 @@ class PluginContext:
         """
         with storage.session(self._app) as session:
             return list(session.scalars(statement))
+
+    @property
+    def mirror(self) -> Mirror:
+        """The helpdesk mirror of this account on ``ctx.session``: tickets, users and organizations as last
+        seen (``app.mirror``). Store whole records the plugin read from the API with ``store_*``."""
+        return Mirror(self.session, self.account.id)
 
     @property
     def zendesk(self) -> Any:

@@ -1,8 +1,9 @@
-"""The sidebar's own hook implementations: the core keeps its ticket index with the plugins' machinery.
+"""The sidebar's own hook implementations: warming the mirror with the plugins' machinery.
 
 Registered by ``app.sidebar.init_app`` as the built-in plugin ``sidebar`` (it is not in ``DESKMATE_PLUGINS``:
-the sidebar is part of the core). Each helpdesk ticket event updates ``ticket_index``; a new ticket whose
-requester or organization is not cached gets one background fetch, so the agent's first open is a cache hit.
+the sidebar is part of the core). The mirror (``app.mirror``) has already taken in each event; a new ticket
+whose requester or organization the mirror lacks whole gets one background fetch, so the agent's first open is
+a cache hit.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ from app.sidebar.context import (
     FETCH_KIND,
     fetch_ticket,
     is_fresh,
-    mark_stale,
     needs_fetch,
-    record_snapshot,
     store_answer,
 )
 from app.workqueue import ClaimedItem, Handler
@@ -32,17 +31,11 @@ _WARM_ON = frozenset({"ticket.created", "ticket.requester_changed", "ticket.orga
 
 @hookimpl
 def handle_event(event: Event, ctx: PluginContext) -> None:
-    if event.source != "zendesk":
-        return
-    if event.type.startswith(("user.", "organization.")) and event.subject_id is not None:
-        mark_stale(ctx.session, ctx.account.id, event.type.split(".", 1)[0], event.subject_id)
-        return
     snapshot = event.ticket
-    if snapshot is None:
+    if event.source != "zendesk" or snapshot is None or event.type not in _WARM_ON:
         return
-    record_snapshot(ctx.session, ctx.account.id, snapshot)
     settings = ctx.config
-    if event.type in _WARM_ON and settings.sidebar_warm_cache and needs_fetch(
+    if settings.sidebar_warm_cache and needs_fetch(
             ctx.session, ctx.account.id, snapshot, ctx.now(), timedelta(seconds=settings.sidebar_cache_seconds)) \
             and _warm_ups.take(ctx.account.id, ctx.now(),
                                max(1, int(ctx.account.rate_limit_per_minute * settings.sidebar_warm_share))):

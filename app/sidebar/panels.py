@@ -11,8 +11,9 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from app.accounts import AccountView
+from app.events import parse_time
 from app.plugins import SidebarTicket, plugin_manager
-from app.sidebar.context import TicketContext, _int, parse_time
+from app.sidebar.context import TicketContext, _int
 
 log = logging.getLogger("deskmate.sidebar")
 
@@ -71,13 +72,13 @@ def cached_sidebar_ticket(app: Flask, session: Session, account: AccountView, ti
 
     For a plugin's own sidebar route (a ``deferred`` block): None when the ticket is not cached.
     """
-    from app.sidebar.context import _cached, _ticket_view
+    from app.sidebar.context import _cached, _ticket_view, _usable
 
     row, requester, organization = _cached(session, account.id, ticket_id)
     if row is None:
         return None
-    context = TicketContext(ticket=_ticket_view(row), requester=requester.data if requester else None,
-                            organization=organization.data if organization else None)
+    context = TicketContext(ticket=_ticket_view(row), requester=_usable(requester),
+                            organization=_usable(organization))
     return sidebar_ticket(context, locale)
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from app.api import Event, Handler, PluginContext, SidebarTicket, Timer
 from app.hookspecs import hookimpl
-from plugins.routing import admin_page, commands, decide, directory, jobs, models, views
+from plugins.routing import admin_page, commands, decide, jobs, models, views
 from plugins.routing.settings import RoutingSettings
 
 __all__ = ["models"]  # imported so that the tables are part of Base.metadata
@@ -29,12 +29,9 @@ def settings_model() -> type[BaseModel]:
 
 @hookimpl
 def handle_event(event: Event, ctx: PluginContext) -> None:
-    if event.source != "zendesk":
-        return
-    if event.type.startswith("ticket."):
+    # Users and organizations: the core's mirror has taken the event in already.
+    if event.source == "zendesk" and event.type.startswith("ticket."):
         decide.on_ticket_event(event, ctx)
-    elif event.type.startswith(("organization.", "user.")):
-        directory.note_event(ctx.session, ctx.account.id, event, ctx.now())
 
 
 @hookimpl

@@ -14,9 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.api import PluginContext, TicketSnapshot
+from app.api import Mirror, PluginContext, TicketSnapshot
 from plugins.routing import directory, groups
-from plugins.routing.models import RoutingOrganization, RoutingUser
 from plugins.routing.rules import NeedsData, RuleSet
 
 
@@ -78,11 +77,7 @@ def gather(ctx: PluginContext, tickets: list[TicketSnapshot], rules: RuleSet) ->
 
 
 def _uncached_organizations(session: Session, account_id: int, ids: set[int]) -> set[int]:
-    import sqlalchemy as sa
-
-    known = set(session.scalars(sa.select(RoutingOrganization.organization_id).where(
-        RoutingOrganization.account_id == account_id, RoutingOrganization.organization_id.in_(ids),
-        sa.or_(RoutingOrganization.complete.is_(True), RoutingOrganization.missing.is_(True)))))
+    known = {found.id for found in Mirror(session, account_id).organizations(ids).values() if found.trusted}
     return ids - known
 
 
@@ -105,8 +100,7 @@ def store(ctx: PluginContext, fetched: Fetched) -> None:
     now = ctx.now()
     if fetched.groups is not None:
         groups.store(ctx.session, ctx.account.id, fetched.groups, now)
-    directory.upsert_users(ctx.session, ctx.account.id, fetched.users, now)
-    directory.upsert_organizations(ctx.session, ctx.account.id, fetched.organizations, now)
-    directory.mark_missing(ctx.session, ctx.account.id, RoutingUser, "user_id", fetched.missing_users, now)
-    directory.mark_missing(ctx.session, ctx.account.id, RoutingOrganization, "organization_id",
-                           fetched.missing_organizations, now)
+    ctx.mirror.store_users(fetched.users, now)
+    ctx.mirror.store_organizations(fetched.organizations, now)
+    ctx.mirror.mark_missing("user", fetched.missing_users, now)
+    ctx.mirror.mark_missing("organization", fetched.missing_organizations, now)

@@ -24,7 +24,7 @@ from app.api import (
     TicketSnapshot,
     Timer,
 )
-from plugins.routing import decide, directory, fetching, groups
+from plugins.routing import decide, fetching, groups
 from plugins.routing.models import RoutingDecision, RoutingSync
 from plugins.routing.rules import RuleSet
 from plugins.routing.rules_store import load_rules
@@ -92,8 +92,8 @@ def export_directory(ctx: PluginContext, max_pages: int) -> dict[str, int]:
     now = ctx.now()
     result: dict[str, int] = {}
     for stream, (records, start_time, problem) in exported.items():
-        upsert = directory.upsert_organizations if stream == "organizations" else directory.upsert_users
-        result[stream] = upsert(ctx.session, ctx.account.id, records, now) if problem is None else -1
+        store = ctx.mirror.store_organizations if stream == "organizations" else ctx.mirror.store_users
+        result[stream] = store(records, now) if problem is None else -1
         sync = groups.sync_row(ctx.session, ctx.account.id, stream)
         sync.start_time, sync.last_error = start_time, problem
         if problem is None:

@@ -1,4 +1,6 @@
-"""The routing plugin's tables: its decisions, its rules, and its cache of the helpdesk's directory."""
+"""The routing plugin's tables: its decisions, its rules, the helpdesk's groups and where its exports stand.
+
+Users and organizations live in the core's helpdesk mirror (``ctx.mirror``)."""
 
 from __future__ import annotations
 
@@ -71,45 +73,6 @@ class RoutingRuleSet(Base):
     version: Mapped[int]
     updated_at: Mapped[datetime]
     updated_by: Mapped[str | None] = mapped_column(sa.String(100))
-
-
-class RoutingOrganization(Base):
-    """A cached helpdesk organization. ``complete`` is false when only an event's partial view is known."""
-
-    __tablename__ = "routing_organizations"
-    __table_args__ = (sa.UniqueConstraint("account_id", "organization_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(_account_fk())
-    organization_id: Mapped[int] = mapped_column(_ID)
-    name: Mapped[str | None] = mapped_column(sa.String(255))
-    tags: Mapped[list[Any]] = mapped_column(default=list)
-    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    domain_names: Mapped[list[Any]] = mapped_column(default=list)
-    complete: Mapped[bool] = mapped_column(default=False)
-    missing: Mapped[bool] = mapped_column(default=False)  # the helpdesk says it does not exist (any more)
-    updated_at: Mapped[datetime | None]  # the helpdesk's updated_at
-    fetched_at: Mapped[datetime]
-
-
-class RoutingUser(Base):
-    """A cached helpdesk user (a requester). ``complete`` as for organizations."""
-
-    __tablename__ = "routing_users"
-    __table_args__ = (sa.UniqueConstraint("account_id", "user_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(_account_fk())
-    user_id: Mapped[int] = mapped_column(_ID)
-    email: Mapped[str | None] = mapped_column(sa.String(320))
-    organization_id: Mapped[int | None] = mapped_column(_ID)
-    role: Mapped[str | None] = mapped_column(sa.String(16))
-    tags: Mapped[list[Any]] = mapped_column(default=list)
-    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    complete: Mapped[bool] = mapped_column(default=False)
-    missing: Mapped[bool] = mapped_column(default=False)
-    updated_at: Mapped[datetime | None]
-    fetched_at: Mapped[datetime]
 
 
 class RoutingGroup(Base):

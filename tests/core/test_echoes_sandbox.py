@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.accounts import active_accounts
 from app.db import storage
 from app.models import InboundEvent
-from app.sidebar.models import TicketIndex
+from app.mirror.models import HelpdeskTicket
 from app.zendesk import zendesk_clients
 from tests.core import sample_plugin
 from tests.sandbox_fixtures import Emulator
@@ -64,7 +64,7 @@ def test_changes_by_deskmates_own_user_are_marked_done_without_reaching_plugins(
                               ("ticket.tags_changed", "done")]
     # The core's own sidebar index still follows the ticket: the agent's sidebar lists it as it now is.
     with storage.session(app) as session:
-        indexed = session.get(TicketIndex, (active_accounts(app)[0].id, ticket_id))
+        indexed = session.get(HelpdeskTicket, (active_accounts(app)[0].id, ticket_id))
     assert (indexed.priority, indexed.group_id, "tier_2" in indexed.tags) == ("high", group["id"], True)
 
 

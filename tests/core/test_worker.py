@@ -73,7 +73,7 @@ def test_failing_plugin_is_isolated_and_retried_alone(app, post_webhook, worker,
 
 def test_plugins_share_one_transaction_without_savepoints_until_one_fails(app, post_webhook, worker, clock,
                                                                          caplog):
-    from app.sidebar.models import TicketIndex
+    from app.mirror.models import HelpdeskTicket
 
     statements: list[str] = []
 
@@ -102,7 +102,7 @@ def test_plugins_share_one_transaction_without_savepoints_until_one_fails(app, p
     assert (event.state, event.pending_plugins) == ("pending", ["sample_plugin"])
     assert [i for i in items(app) if i.idempotency_key == "record:12"] == []  # its write went with its savepoint
     with storage.session(app) as session:
-        assert session.get(TicketIndex, (event.account_id, 12)) is not None
+        assert session.get(HelpdeskTicket, (event.account_id, 12)) is not None
     failures = [r for r in caplog.records if "plugin sample_plugin failed" in r.getMessage()]
     failed_events = [e for e in events(app) if e.state == "pending"]  # ticket 12's, and ticket 11's emitted one
     assert len(failures) == len(failed_events)  # each logged once, by the isolated run only

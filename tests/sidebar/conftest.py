@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.db import storage
 from app.events import TicketSnapshot
-from app.sidebar.context import record_snapshot, store_answer
+from app.mirror import Mirror
+from app.sidebar.context import store_answer
 from app.sidebar.keys import register_installation
 
 INSTALLATION_ID = 77
@@ -100,4 +101,4 @@ def index_ticket(app, account_id: int, ticket_id: int, *, requester: dict[str, A
 
 def index_snapshot(app, account_id: int, snapshot: TicketSnapshot) -> None:
     with storage.session(app) as session:
-        record_snapshot(session, account_id, snapshot)
+        Mirror(session, account_id).note_ticket(snapshot)

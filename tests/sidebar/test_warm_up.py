@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from app.db import storage
 from app.models import WorkItem
 from app.sidebar.hooks import _warm_ups
-from app.sidebar.models import TicketIndex
+from app.mirror.models import HelpdeskTicket
 from tests.conftest import ticket_event
 from tests.sidebar.conftest import index_ticket
 
@@ -28,9 +28,9 @@ def warm_keys(app) -> list[str]:
             WorkItem.kind == "sidebar.fetch_ticket")))
 
 
-def indexed(app, ticket_id: int) -> TicketIndex | None:
+def indexed(app, ticket_id: int) -> HelpdeskTicket | None:
     with storage.session(app) as session:
-        return session.scalar(sa.select(TicketIndex).where(TicketIndex.ticket_id == ticket_id))
+        return session.scalar(sa.select(HelpdeskTicket).where(HelpdeskTicket.ticket_id == ticket_id))
 
 
 def test_new_tickets_are_indexed_and_new_requesters_warmed(app, post_webhook, worker):
@@ -78,7 +78,7 @@ def test_a_warm_up_for_a_ticket_cached_meanwhile_makes_no_call(app, post_webhook
 
 
 def test_user_events_mark_the_cached_requester_stale(app, post_webhook, worker, account_id, clock):
-    from app.sidebar.models import DirectoryRecord
+    from app.mirror.models import HelpdeskUser
 
     index_ticket(app, account_id, 7001, requester={"id": 501, "name": "Ada", "email": "ada@x.example"})
     post_webhook({"type": "zen:event-type:user.custom_field_changed", "account_id": 9001, "id": "u-1",
@@ -86,4 +86,4 @@ def test_user_events_mark_the_cached_requester_stale(app, post_webhook, worker, 
                   "subject": "zen:user:501", "detail": {"id": "501"}, "event": {}})
     worker.handle_events()
     with storage.session(app) as session:
-        assert session.get(DirectoryRecord, (account_id, "user", 501)).stale is True
+        assert session.get(HelpdeskUser, (account_id, 501)).complete is False

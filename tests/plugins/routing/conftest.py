@@ -11,8 +11,9 @@ from flask import Flask
 
 from app.db import storage
 from app.effects import TICKET_UPDATE
+from app.mirror import Mirror
 from app.models import InboundEvent, WorkItem
-from plugins.routing import directory, groups
+from plugins.routing import groups
 from plugins.routing.models import RoutingDecision
 from tests.sandbox_fixtures import Emulator
 
@@ -51,12 +52,12 @@ def user(user_id: int, email: str, *, organization_id: int | None = None, tags: 
 
 @pytest.fixture
 def warm_cache(app: Flask, account_id: int, clock: Any) -> Callable[..., None]:
-    """Fill the directory cache as the incremental export would have (no helpdesk call needed)."""
+    """Fill the helpdesk mirror as the incremental export would have (no helpdesk call needed)."""
 
     def fill(organizations: list[dict[str, Any]] = (), users: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
         with storage.session(app) as session:
-            directory.upsert_organizations(session, account_id, organizations, clock.now())
-            directory.upsert_users(session, account_id, users, clock.now())
+            Mirror(session, account_id).store_organizations(organizations, clock.now())
+            Mirror(session, account_id).store_users(users, clock.now())
 
     return fill
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from app.db import storage
-from plugins.routing.models import RoutingOrganization, RoutingUser
+from app.mirror.models import HelpdeskOrganization, HelpdeskUser
 from tests.conftest import ticket_event
 from tests.plugins.routing.conftest import (
     PLAIN_ORG,
@@ -33,10 +34,10 @@ def directory_event(kind: str, subject: str, record_id: int, **detail: Any) -> d
             "detail": {"id": str(record_id), "updated_at": "2026-11-23T09:30:00Z", **detail}, "event": {}}
 
 
-def cached_organization(app, org_id: int) -> RoutingOrganization:
+def cached_organization(app, org_id: int) -> HelpdeskOrganization:
     with storage.session(app) as session:
-        return session.scalar(sa.select(RoutingOrganization).where(
-            RoutingOrganization.organization_id == org_id))
+        return session.scalar(sa.select(HelpdeskOrganization).where(
+            HelpdeskOrganization.organization_id == org_id))
 
 
 def show_many_calls(helpdesk: Emulator) -> dict[str, int]:
@@ -76,12 +77,17 @@ def test_older_directory_event_does_not_overwrite_newer_data(app, post_webhook, 
     post_webhook(directory_event("user.email_changed", "user", VIEWER, email="old@mail.example"))
     worker.handle_events()
     with storage.session(app) as session:
-        cached = session.scalar(sa.select(RoutingUser).where(RoutingUser.user_id == VIEWER))
+        cached = session.scalar(sa.select(HelpdeskUser).where(HelpdeskUser.user_id == VIEWER))
     assert (cached.email, cached.complete) == ("new@mail.example", True)
 
 
+@pytest.fixture
+def without_warm_up(app_config: dict[str, Any]) -> None:
+    app_config["sidebar_warm_cache"] = False  # routing alone: the sidebar reads no requester first
+
+
 def test_a_burst_of_unknown_requesters_is_fetched_in_one_call_each_for_users_and_organizations(
-        app, helpdesk, worker, desk):
+        without_warm_up, app, helpdesk, worker, desk):
     fans = [helpdesk.api("POST", "/users", json={"user": {
         "name": f"Fan {n}", "email": f"fan{n}@viewers.example"}})["user"]["id"] for n in range(30)]
     helpdesk.call("POST", "/__sandbox/stats/reset")
@@ -93,13 +99,29 @@ def test_a_burst_of_unknown_requesters_is_fetched_in_one_call_each_for_users_and
     assert {ticket(helpdesk, ticket_id)["group_id"] for ticket_id in ids[:30]} == {desk["tier_1"]}
 
 
+def test_requesters_the_sidebar_already_read_are_not_fetched_again_for_routing(app, helpdesk, worker, desk):
+    """One mirror: the sidebar's warm-up reads each new ticket with its requester, and routing reuses that."""
+    fans = [helpdesk.api("POST", "/users", json={"user": {
+        "name": f"Fan {n}", "email": f"fan{n}@viewers.example"}})["user"]["id"] for n in range(3)]
+    helpdesk.call("POST", "/__sandbox/stats/reset")
+    ids = [new_ticket(helpdesk, requester) for requester in [*fans, desk["partner"]]]
+    settle(helpdesk, worker)
+    assert show_many_calls(helpdesk) == {}
+    assert helpdesk.stats()["by_endpoint"].get("GET /api/v2/tickets/<int:ticket_id>", 0) >= len(ids)
+    assert ticket(helpdesk, ids[-1])["group_id"] == desk["tier_2"]
+    assert {ticket(helpdesk, ticket_id)["group_id"] for ticket_id in ids[:3]} == {desk["tier_1"]}
+    with storage.session(app) as session:
+        cached = session.scalars(sa.select(HelpdeskUser).where(HelpdeskUser.user_id.in_(fans))).all()
+    assert [(user.complete, user.data is not None) for user in cached] == [(True, True)] * 3
+
+
 def test_requester_the_helpdesk_no_longer_knows_is_routed_by_default(app, helpdesk, worker, desk):
     ticket_id = new_ticket(helpdesk, desk["member"])
     helpdesk.state.users.pop(desk["member"])  # deleted between the ticket's creation and the fetch
     settle(helpdesk, worker)
     assert decision(app, ticket_id).segment == "user"
     with storage.session(app) as session:
-        cached = session.scalar(sa.select(RoutingUser).where(RoutingUser.user_id == desk["member"]))
+        cached = session.scalar(sa.select(HelpdeskUser).where(HelpdeskUser.user_id == desk["member"]))
     assert (cached.missing, cached.complete) == (True, True)
 
 
