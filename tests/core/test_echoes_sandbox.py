@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from app.accounts import active_accounts
 from app.db import storage
-from app.models import InboundEvent
 from app.mirror.models import HelpdeskTicket
+from app.models import InboundEvent
 from app.zendesk import zendesk_clients
 from tests.core import sample_plugin
 from tests.sandbox_fixtures import Emulator

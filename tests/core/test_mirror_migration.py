@@ -53,8 +53,8 @@ def test_the_sidebars_and_routings_caches_become_the_mirror_and_back(old_app):
              "data": {"id": 501, "name": "Ana", "email": "Ana@Studio.example", "organization_id": 301,
                       "tags": ["VIP"], "user_fields": {"plan": "gold"}, "updated_at": "2026-11-21T08:00:00Z"}},
             {"account_id": account_id, "kind": "organization", "record_id": 301, "stale": True, "fetched_at": T0,
-             "data": {"id": 301, "name": "Studio Aurora", "tags": ["premium_partner"], "domain_names": ["Studio.example"],
-                      "updated_at": "2026-11-20T08:00:00Z"}},
+             "data": {"id": 301, "name": "Studio Aurora", "tags": ["premium_partner"],
+                      "domain_names": ["Studio.example"], "updated_at": "2026-11-20T08:00:00Z"}},
         ])
         users = sa.table("routing_users", sa.column("account_id"), sa.column("user_id"), sa.column("email"),
                          sa.column("organization_id"), sa.column("role"), sa.column("tags", json),
@@ -76,9 +76,9 @@ def test_the_sidebars_and_routings_caches_become_the_mirror_and_back(old_app):
                         sa.column("updated_at"), sa.column("fetched_at"))
         connection.execute(orgs.insert(), [
             # newer than the sidebar's stale copy of 301: routing's columns win, the sidebar's record stays
-            {"account_id": account_id, "organization_id": 301, "name": "Studio Aurora", "tags": ["premium_partner", "ppv"],
-             "fields": {"tier": "2"}, "domain_names": ["studio.example"], "complete": True, "missing": False,
-             "updated_at": T1, "fetched_at": T1},
+            {"account_id": account_id, "organization_id": 301, "name": "Studio Aurora",
+             "tags": ["premium_partner", "ppv"], "fields": {"tier": "2"}, "domain_names": ["studio.example"],
+             "complete": True, "missing": False, "updated_at": T1, "fetched_at": T1},
         ])
 
     upgrade(app)

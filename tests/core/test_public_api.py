@@ -144,7 +144,8 @@ def test_two_plugins_saving_at_once_lose_neither_change(app, account_id):
     with storage.engine(app).connect() as connection:  # the second writer waits on the first's row lock
         for _ in range(100):
             waiting = connection.scalar(sa.text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"))
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"))
             if waiting:
                 break
             threading.Event().wait(0.05)

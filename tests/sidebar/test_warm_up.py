@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.db import storage
+from app.mirror.models import HelpdeskTicket
 from app.models import WorkItem
 from app.sidebar.hooks import _warm_ups
-from app.mirror.models import HelpdeskTicket
 from tests.conftest import ticket_event
 from tests.sidebar.conftest import index_ticket
 
