@@ -12,6 +12,7 @@ import importlib
 import importlib.metadata
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -220,6 +221,13 @@ class PluginContext:
         """The helpdesk mirror of this account on ``ctx.session``: tickets, users and organizations as last
         seen (``app.mirror``). Store whole records the plugin read from the API with ``store_*``."""
         return Mirror(self.session, self.account.id)
+
+    @contextmanager
+    def mirror_reader(self) -> Iterator[Mirror]:
+        """The mirror on a short read-only session of its own, for a work handler before its helpdesk calls
+        (``ctx.mirror`` would open the handler's transaction and, on SQLite, hold the write lock meanwhile)."""
+        with Session(storage.reader(self._app), expire_on_commit=False) as session:
+            yield Mirror(session, self.account.id)
 
     @property
     def zendesk(self) -> Any:

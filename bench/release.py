@@ -92,6 +92,7 @@ def flask(env: dict[str, str], *args: str) -> str:
 
 def seed_links(database_url: str, seeded: Seeded, now: datetime) -> int:
     """One feature request (id 1) with every seeded ticket linked, as the fr_1 tag webhooks would leave it."""
+    from app.mirror.models import HelpdeskTicket
     from plugins.feature_requests.models import FeatureRequest, Link, StatusChange, TicketCache
 
     engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -105,17 +106,19 @@ def seed_links(database_url: str, seeded: Seeded, now: datetime) -> int:
         connection.execute(sa.insert(StatusChange.__table__).values(
             account_id=account_id, feature_request_id=1, from_status=None, to_status="in_progress",
             changed_by="bench", changed_at=now))
-        links, caches = [], []
+        links, caches, tickets = [], [], []
         for requester_id, ticket_ids in seeded.tickets.items():
             status = "closed" if requester_id in seeded.closed else "new"
             for ticket_id in ticket_ids:
                 links.append({"account_id": account_id, "feature_request_id": 1, "ticket_id": ticket_id,
                               "requester_id": requester_id, "linked_by": "tag:fr_1", "linked_via": "tag",
                               "created_at": now})
-                caches.append({"account_id": account_id, "ticket_id": ticket_id, "status": status,
-                               "requester_id": requester_id, "tag_changes": {}, "seen_at": now})
+                caches.append({"account_id": account_id, "ticket_id": ticket_id, "tag_changes": {}, "seen_at": now})
+                tickets.append({"account_id": account_id, "ticket_id": ticket_id, "status": status,
+                                "requester_id": requester_id, "tags": ["fr_1"], "updated_at": now})
         connection.execute(sa.insert(Link.__table__), links)
         connection.execute(sa.insert(TicketCache.__table__), caches)
+        connection.execute(sa.insert(HelpdeskTicket.__table__), tickets)
     engine.dispose()
     return len(links)
 

@@ -28,6 +28,7 @@ def refresh_ticket(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
                               requester_id=data.get("requester_id"),
                               organization_id=data.get("organization_id"))
     session, account_id = ctx.session, ctx.account.id
+    ctx.mirror.store_ticket(data, ctx.now())  # the whole ticket: the mirror's for every reader
     remember_ticket(session, account_id, snapshot, ctx.now())
     if snapshot.requester_id is not None:
         known = requester_cache(session, account_id, snapshot.requester_id)

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.api import TicketSnapshot
+from app.api import Mirror, TicketSnapshot
 from plugins.feature_requests.models import LINKED_VIA, FeatureRequest, Link, RequesterCache, TicketCache
 from plugins.feature_requests.records import FeatureRequestError, canonical, get
 
@@ -49,24 +49,23 @@ def requester_cache(session: Session, account_id: int, requester_id: int) -> Req
 
 
 def remember_ticket(session: Session, account_id: int, ticket: TicketSnapshot, now: datetime) -> TicketCache:
-    """Store what an event said about a linked ticket, and carry a changed requester over to its links."""
+    """Carry a linked ticket's changed requester (or organization) over to its links.
+
+    The ticket's own state is the core's mirror; the links keep who asked, so they are compared with the ticket.
+    """
     row = ticket_cache(session, account_id, ticket.id, now)
-    if ticket.subject is not None:
-        row.subject = ticket.subject[:255]
-    if ticket.status:
-        row.status = ticket.status
-    if ticket.requester_id is not None and ticket.requester_id != row.requester_id:
-        row.requester_id = ticket.requester_id
-        row.organization_id = ticket.organization_id
+    same_ticket = sa.and_(Link.account_id == account_id, Link.ticket_id == ticket.id)
+    if ticket.requester_id is not None:
         known = requester_cache(session, account_id, ticket.requester_id)
-        same_ticket = sa.and_(Link.account_id == account_id, Link.ticket_id == ticket.id)
-        session.execute(sa.update(Link).where(same_ticket).values(
+        session.execute(sa.update(Link).where(
+            same_ticket, sa.or_(Link.requester_id.is_(None), Link.requester_id != ticket.requester_id)).values(
             requester_id=ticket.requester_id, organization_id=ticket.organization_id,
             segment=known.segment if known and known.segment else row.segment))
-    elif ticket.organization_id is not None and ticket.organization_id != row.organization_id:
-        row.organization_id = ticket.organization_id
-        session.execute(sa.update(Link).where(Link.account_id == account_id, Link.ticket_id == ticket.id)
-                        .values(organization_id=ticket.organization_id))
+    if ticket.organization_id is not None:
+        session.execute(sa.update(Link).where(
+            same_ticket, Link.requester_id == ticket.requester_id if ticket.requester_id is not None else sa.true(),
+            sa.or_(Link.organization_id.is_(None), Link.organization_id != ticket.organization_id))
+            .values(organization_id=ticket.organization_id))
     row.seen_at = now
     return row
 
@@ -78,10 +77,9 @@ def remember_segment(session: Session, account_id: int, *, ticket_id: int | None
         row = requester_cache(session, account_id, requester_id)
         if row is None:
             session.add(RequesterCache(account_id=account_id, requester_id=requester_id, segment=segment,
-                                       organization_id=organization_id, updated_at=now))
+                                       updated_at=now))
         else:
             row.segment = segment or row.segment
-            row.organization_id = organization_id or row.organization_id
             row.updated_at = now
     if ticket_id is not None:
         cached = session.scalar(sa.select(TicketCache).where(TicketCache.account_id == account_id,
@@ -118,10 +116,9 @@ def link_ticket(ctx: Any, request: FeatureRequest, ticket_id: int, *, via: str, 
     if existing is not None:
         return LinkResult(existing, False, redirected)
     cached = ticket_cache(session, account_id, ticket_id, now)
-    if requester_id is not None and cached.requester_id is None:
-        cached.requester_id, cached.organization_id = requester_id, organization_id
-    requester_id = cached.requester_id if cached.requester_id is not None else requester_id
-    organization_id = cached.organization_id if cached.organization_id is not None else organization_id
+    mirrored = ctx.mirror.ticket(ticket_id)
+    if mirrored is not None and mirrored.requester_id is not None:  # the helpdesk's word over the caller's
+        requester_id, organization_id = mirrored.requester_id, mirrored.organization_id
     known = requester_cache(session, account_id, requester_id) if requester_id is not None else None
     link = Link(account_id=account_id, feature_request_id=target.id, ticket_id=ticket_id,
                 requester_id=requester_id, organization_id=organization_id,
@@ -129,7 +126,7 @@ def link_ticket(ctx: Any, request: FeatureRequest, ticket_id: int, *, via: str, 
                 linked_via=via, created_at=now)
     session.add(link)
     session.flush()
-    if requester_id is None or cached.status is None:
+    if requester_id is None or mirrored is None or mirrored.status is None:
         ctx.enqueue(REFRESH_KIND, f"feature_requests:refresh_ticket:{ticket_id}:link:{link.id}",
                     {"ticket_id": ticket_id})
     target.updated_at = now
@@ -186,6 +183,7 @@ def requesters_of(session: Session, account_id: int, request: FeatureRequest,
     people = {link.requester_id for link in links if link.requester_id is not None}
     segments = {row.requester_id: row for row in session.scalars(sa.select(RequesterCache).where(
         RequesterCache.account_id == account_id, RequesterCache.requester_id.in_(people)))} if people else {}
+    mirrored = Mirror(session, account_id).users(people)
     for link in links:
         if link.requester_id is None:
             unknown.append(link)
@@ -194,7 +192,8 @@ def requesters_of(session: Session, account_id: int, request: FeatureRequest,
         cached = segments.get(link.requester_id)
         segment = (cached.segment if cached and cached.segment else None) or link.segment
         if person is None:
-            organization_id = link.organization_id or (cached.organization_id if cached else None)
+            person_record = mirrored.get(link.requester_id)
+            organization_id = link.organization_id or (person_record.organization_id if person_record else None)
             person = by_person[link.requester_id] = Requester(link.requester_id, organization_id, segment, [],
                                                               False)
         person.ticket_ids.append(link.ticket_id)
@@ -207,8 +206,7 @@ def requesters_of(session: Session, account_id: int, request: FeatureRequest,
 def ticket_statuses(session: Session, account_id: int, ticket_ids: Sequence[int]) -> dict[int, str | None]:
     if not ticket_ids:
         return {}
-    return dict(session.execute(sa.select(TicketCache.ticket_id, TicketCache.status).where(
-        TicketCache.account_id == account_id, TicketCache.ticket_id.in_(list(ticket_ids)))).tuples().all())
+    return {ticket_id: ticket.status for ticket_id, ticket in Mirror(session, account_id).tickets(ticket_ids).items()}
 
 
 def existing_request(session: Session, account_id: int, feature_request_id: int) -> FeatureRequest | None:

@@ -100,7 +100,10 @@ class Merge(Base):
 
 
 class TicketCache(Base):
-    """What the plugin last heard about a linked ticket (status, requester, segment), to avoid API calls."""
+    """The plugin's own state of a linked ticket: its segment and when each ``fr_`` tag last changed.
+
+    The ticket itself (status, requester, organization) is the core's helpdesk mirror (``ctx.mirror``).
+    """
 
     __tablename__ = "feature_requests_tickets"
     __table_args__ = (sa.UniqueConstraint("account_id", "ticket_id"),)
@@ -108,10 +111,6 @@ class TicketCache(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey(_ACCOUNT, ondelete="CASCADE"))
     ticket_id: Mapped[int] = mapped_column(sa.BigInteger)
-    subject: Mapped[str | None] = mapped_column(sa.String(255))
-    status: Mapped[str | None] = mapped_column(sa.String(16))
-    requester_id: Mapped[int | None] = mapped_column(sa.BigInteger)
-    organization_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     segment: Mapped[str | None] = mapped_column(sa.String(64))
     # When the last applied change happened, per fr_ tag: older tag events arriving late are ignored.
     tag_changes: Mapped[dict[str, Any]]
@@ -119,7 +118,7 @@ class TicketCache(Base):
 
 
 class RequesterCache(Base):
-    """A requester's segment and organization as routing last announced them (``routing.ticket_routed``)."""
+    """A requester's segment as routing last announced it (``routing.ticket_routed``); the person is the mirror's."""
 
     __tablename__ = "feature_requests_requesters"
     __table_args__ = (sa.UniqueConstraint("account_id", "requester_id"),)
@@ -127,7 +126,5 @@ class RequesterCache(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey(_ACCOUNT, ondelete="CASCADE"))
     requester_id: Mapped[int] = mapped_column(sa.BigInteger)
-    email: Mapped[str | None] = mapped_column(sa.String(255))
-    organization_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     segment: Mapped[str | None] = mapped_column(sa.String(64))
     updated_at: Mapped[datetime]

@@ -167,19 +167,36 @@ def perform_announce(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
 
 
 def _lookup_names(ctx: PluginContext, requester_id: Any, organization_id: Any) -> dict[str, str | None]:
-    """Names for the arrival message; a helpdesk hiccup only makes the message plainer, never later."""
+    """Names for the arrival message: from the helpdesk mirror (routing and the sidebar have usually read the
+    requester and organization already), else from the helpdesk when it has spare budget. A helpdesk hiccup
+    only makes the message plainer, never later. What is read is stored in the mirror for the next reader."""
     names: dict[str, str | None] = {}
-    if not ctx.zendesk.has_spare_budget():
-        # During a spike the helpdesk's budget goes to routing and replies; the message goes out without names.
+    requester_id, organization_id = int(requester_id or 0) or None, int(organization_id or 0) or None
+    with ctx.mirror_reader() as mirror:
+        user = mirror.user(requester_id) if requester_id else None
+        organization = mirror.organization(organization_id) if organization_id else None
+    if user is not None and user.name:
+        names["requester_name"], names["requester_email"] = user.name, user.email
+        requester_id = None
+    if organization is not None and organization.name:
+        names["organization_name"] = organization.name
+        organization_id = None
+    if not (requester_id or organization_id) or not ctx.zendesk.has_spare_budget():
+        # During a spike the helpdesk's budget goes to routing and replies; the message goes out as it is.
         return names
+    read: dict[str, Any] = {}
     try:
         if requester_id:
-            user = ctx.zendesk.call("GET", f"/users/{int(requester_id)}.json", what="requester")["user"]
-            names["requester_name"], names["requester_email"] = user.get("name"), user.get("email")
+            read["user"] = ctx.zendesk.call("GET", f"/users/{requester_id}.json", what="requester")["user"]
+            names["requester_name"], names["requester_email"] = read["user"].get("name"), read["user"].get("email")
         if organization_id:
-            organization = ctx.zendesk.call("GET", f"/organizations/{int(organization_id)}.json",
-                                            what="organization")["organization"]
-            names["organization_name"] = organization.get("name")
+            read["organization"] = ctx.zendesk.call("GET", f"/organizations/{organization_id}.json",
+                                                    what="organization")["organization"]
+            names["organization_name"] = read["organization"].get("name")
     except Exception as error:  # HelpdeskError, BudgetExhausted, a timeout: post now, plainer
         ctx.log.warning("names for the arrival message unavailable: %s", error)
+    if "user" in read:
+        ctx.mirror.store_users([read["user"]], ctx.now())
+    if "organization" in read:
+        ctx.mirror.store_organizations([read["organization"]], ctx.now())
     return names

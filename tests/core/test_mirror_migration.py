@@ -19,11 +19,12 @@ T1 = datetime(2026, 11, 21, 9, 0)
 
 @pytest.fixture
 def old_app(tmp_path) -> Iterator[object]:
-    """An app whose database stands where it stood before the mirror (core 0003, routing 0001)."""
+    """An app whose database stands where it stood before the mirror (core 0003, routing and requests 0001)."""
     url = create_pg_database() if database_kind() == "postgresql" else f"sqlite:///{tmp_path / 'old.sqlite3'}"
     app = create_app(base_config(url))
     upgrade(app, "0003_sidebar")
     upgrade(app, "routing_0001")
+    upgrade(app, "feature_requests_0001")
     yield app
     storage.engine(app).dispose()
     if database_kind() == "postgresql":
@@ -81,13 +82,29 @@ def test_the_sidebars_and_routings_caches_become_the_mirror_and_back(old_app):
              "complete": True, "missing": False, "updated_at": T1, "fetched_at": T1},
         ])
 
+        # a linked ticket only the feature-requests plugin heard of, and a requester only it knew
+        connection.execute(sa.text(
+            "INSERT INTO feature_requests_tickets (account_id, ticket_id, subject, status, requester_id, segment, "
+            "tag_changes, seen_at) VALUES (:a, 77, 'Add 4K', 'pending', 503, 'premium_partner', '{}', :t), "
+            "(:a, 42, 'Charged twice', 'solved', 501, NULL, '{}', :t)"), {"a": account_id, "t": T0})
+        connection.execute(sa.text(
+            "INSERT INTO feature_requests_requesters (account_id, requester_id, email, organization_id, segment, "
+            "updated_at) VALUES (:a, 503, 'lead@studio.example', 301, 'premium_partner', :t)"),
+            {"a": account_id, "t": T0})
+
     upgrade(app)
 
-    [ticket] = _rows(app, "SELECT ticket_id, subject, status, requester_id, organization_id FROM helpdesk_tickets")
-    assert tuple(ticket) == (42, "Charged twice", "open", 501, 301)
+    tickets = {row.ticket_id: tuple(row) for row in _rows(
+        app, "SELECT ticket_id, subject, status, requester_id, organization_id FROM helpdesk_tickets")}
+    # the sidebar's newer view of 42 stays; 77 comes from the plugin's copy
+    assert tickets == {42: (42, "Charged twice", "open", 501, 301), 77: (77, "Add 4K", "pending", 503, None)}
+    [lead] = _rows(app, "SELECT email, organization_id, complete FROM helpdesk_users WHERE user_id = 503")
+    assert tuple(lead) == ("lead@studio.example", 301, False)
+    [own] = _rows(app, "SELECT ticket_id, segment FROM feature_requests_tickets WHERE ticket_id = 77")
+    assert tuple(own) == (77, "premium_partner")
     users_after = {row.user_id: row for row in _rows(
         app, "SELECT user_id, name, email, organization_id, tags, fields, complete, data FROM helpdesk_users")}
-    assert set(users_after) == {501, 502}
+    assert set(users_after) == {501, 502, 503}
     ana = users_after[501]
     assert (ana.name, ana.email, ana.complete) == ("Ana", "ana@studio.example", True)
     assert _json(ana.tags) == ["vip"] and _json(ana.fields) == {"plan": "gold"}
@@ -102,11 +119,14 @@ def test_the_sidebars_and_routings_caches_become_the_mirror_and_back(old_app):
     tables = set(sa.inspect(storage.engine(app)).get_table_names())
     assert not tables & {"ticket_index", "directory_cache", "routing_users", "routing_organizations"}
 
+    downgrade(app, "feature_requests_0001")
+    assert tuple(_rows(app, "SELECT status, requester_id FROM feature_requests_tickets WHERE ticket_id = 77")[0]) \
+        == ("pending", 503)
     downgrade(app, "routing_0001")
     downgrade(app, "0003_sidebar")
     assert {row.record_id for row in _rows(app, "SELECT record_id FROM directory_cache WHERE kind = 'user'")} == {501}
-    assert {row.user_id for row in _rows(app, "SELECT user_id FROM routing_users")} == {501, 502}
-    assert [row.ticket_id for row in _rows(app, "SELECT ticket_id FROM ticket_index")] == [42]
+    assert {row.user_id for row in _rows(app, "SELECT user_id FROM routing_users")} == {501, 502, 503}
+    assert sorted(row.ticket_id for row in _rows(app, "SELECT ticket_id FROM ticket_index")) == [42, 77]
 
 
 def _json(value):

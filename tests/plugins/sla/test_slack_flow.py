@@ -138,3 +138,27 @@ def test_user_tickets_are_measured_but_not_announced(desk, route, slack_emulator
     assert (state.target_minutes, state.state, state.notify) == (1440, "breached", False)
     assert slack_emulator.call("GET", "/__sandbox/messages")["count"] == 0
     assert not any(key.endswith(f":{ticket_id}") for key in work_keys(worker.app) if "arrival" in key)
+
+
+def test_arrival_names_come_from_the_helpdesk_mirror_without_a_helpdesk_read(desk, route, worker, slack_emulator,
+                                                                             helpdesk, app):
+    """The sidebar's warm-up (or routing) read the requester already: the announcement reads no user again."""
+    from app.accounts import active_accounts
+    from app.db import storage
+    from app.mirror import Mirror
+
+    first = desk.new_ticket()
+    route(first)
+    worker.run_until_idle(timers=True)  # the first announcement may read the requester; it is now mirrored
+    with storage.session(app) as session:
+        [requester_id] = {t.requester_id for t in Mirror(session, active_accounts(app)[0].id).tickets([first]).values()}
+        mirrored = Mirror(session, active_accounts(app)[0].id).user(requester_id)
+    assert mirrored is not None and mirrored.name == "Rita Requester"
+    helpdesk.call("POST", "/__sandbox/stats/reset")
+    second = desk.new_ticket("Second stream down")
+    route(second)
+    worker.run_until_idle(timers=True)
+    reads = {name: count for name, count in helpdesk.stats()["by_endpoint"].items()
+             if name.startswith(("GET /api/v2/users/<", "GET /api/v2/organizations/<"))}
+    assert reads == {}
+    assert "Rita Requester (rita@partner.example)" in str(arrivals(slack_emulator)[-1]["blocks"])
