@@ -196,8 +196,8 @@ def notify_requesters(ctx: Any, notices: Iterable[RequesterNotice]) -> NotifyRes
     fresh = set(recorded)
     for notice in notices:
         if notice.key in fresh:
-            ctx.enqueue(NOTICE_WORK_KIND, notice.key, {"subject_key": notice.subject_key, "kind": notice.kind,
-                                                       "requester_id": int(notice.requester_id)})
+            ctx.enqueue_for_core(NOTICE_WORK_KIND, notice.key, {
+                "subject_key": notice.subject_key, "kind": notice.kind, "requester_id": int(notice.requester_id)})
     ordered = [n.key for n in notices if n.key in fresh]
     return NotifyResult(recorded=ordered, already_recorded=[n.key for n in notices if n.key not in fresh])
 

@@ -103,9 +103,21 @@ class PluginContext:
                 after: str | None = None, coalesce: bool = False, max_attempts: int | None = None) -> bool:
         """Ask for a side effect, in this transaction. False when ``key`` was already enqueued.
 
-        ``coalesce`` delays the item by ``batch_linger_seconds`` so that items due together share a batch
-        (``update_many``); ``after`` names an item that must be done first (its result reaches the handler).
+        ``key`` starts with ``<plugin>:`` (as ``emit``'s events are namespaced by plugin), so no plugin can take
+        another's key. ``coalesce`` delays the item by ``batch_linger_seconds`` so that items due together share
+        a batch (``update_many``); ``after`` names an item that must be done first (its result reaches the
+        handler).
         """
+        if not key.startswith(self.plugin + ":"):
+            raise ValueError(f"plugin {self.plugin} may only enqueue keys starting with '{self.plugin}:' "
+                             f"(got {key[:60]!r})")
+        return self.enqueue_for_core(kind, key, payload, due_at=due_at, after=after, coalesce=coalesce,
+                                     max_attempts=max_attempts)
+
+    def enqueue_for_core(self, kind: str, key: str, payload: dict[str, Any], *, due_at: datetime | None = None,
+                         after: str | None = None, coalesce: bool = False, max_attempts: int | None = None) -> bool:
+        """``enqueue`` under a key of the core's own namespace (requester notices), in the plugin's transaction.
+        Not for plugins: the core calls it on their behalf."""
         now = self.now()
         if coalesce and due_at is None:
             due_at = now + timedelta(seconds=self.config.batch_linger_seconds)

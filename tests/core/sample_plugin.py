@@ -35,16 +35,16 @@ def settings_model() -> type[BaseModel]:
 @hookimpl
 def handle_event(event, ctx):
     if failures.get("handle_event") == "after_write":
-        ctx.enqueue("sample_plugin.record", f"record:{event.ticket_id}", {"ticket_id": event.ticket_id,
+        ctx.enqueue("sample_plugin.record", f"sample_plugin:record:{event.ticket_id}", {"ticket_id": event.ticket_id,
                                                                           "greeting": "lost"})
         raise RuntimeError("sample plugin told to fail after writing")
     if failures.get("handle_event"):
         raise RuntimeError("sample plugin told to fail")
     seen_events.append((event.type, event.ticket_id))
     if event.type == "ticket.created":
-        ctx.enqueue("sample_plugin.record", f"record:{event.ticket_id}", {"ticket_id": event.ticket_id,
+        ctx.enqueue("sample_plugin.record", f"sample_plugin:record:{event.ticket_id}", {"ticket_id": event.ticket_id,
                                                                           "greeting": ctx.settings.greeting})
-        ctx.enqueue("sample_plugin.batch", f"batch:{event.ticket_id}", {"ticket_id": event.ticket_id},
+        ctx.enqueue("sample_plugin.batch", f"sample_plugin:batch:{event.ticket_id}", {"ticket_id": event.ticket_id},
                     coalesce=True)
         ctx.emit("sample_plugin.seen", {"ticket_id": event.ticket_id}, key=f"seen:{event.ticket_id}",
                  ticket_id=event.ticket_id)
@@ -68,7 +68,7 @@ def run_batch(items, ctx):
 def sweep(ctx):
     """A timed pass in the recommended shape: decide from the clock, enqueue under a key that dedupes."""
     minute = ctx.now().strftime("%Y%m%d%H%M")
-    ctx.enqueue("sample_plugin.record", f"record:sweep:{minute}", {"greeting": "sweep"})
+    ctx.enqueue("sample_plugin.record", f"sample_plugin:record:sweep:{minute}", {"greeting": "sweep"})
 
 
 @hookimpl

@@ -27,12 +27,12 @@ def test_a_plugin_kind_is_performed_by_its_handler_and_its_result_kept(app, work
     account = active_accounts(app)[0]
     with storage.session(app) as session:
         ctx = plugin_manager.context(app, "sample_plugin", account, session)
-        assert ctx.enqueue("sample_plugin.record", "record:hook", {"greeting": "hej"})
+        assert ctx.enqueue("sample_plugin.record", "sample_plugin:record:hook", {"greeting": "hej"})
     worker.run_until_idle()
-    assert sample_plugin.performed == {"record:hook": 1}
+    assert sample_plugin.performed == {"sample_plugin:record:hook": 1}
     with storage.session(app) as session:
         ctx = plugin_manager.context(app, "sample_plugin", account, session)
-        assert ctx.result_of("record:hook") == {"greeting": "hej", "attempt": 1}
+        assert ctx.result_of("sample_plugin:record:hook") == {"greeting": "hej", "attempt": 1}
 
 
 @pytest.mark.hook("register_work_handlers")

@@ -37,7 +37,7 @@ def test_event_reaches_plugin_and_its_side_effect_happens_once(app, post_webhook
     for _ in range(3):
         post_webhook(ticket_event(7), invocation_id="same")
     worker.run_until_idle()
-    assert sample_plugin.performed == {"record:7": 1}
+    assert sample_plugin.performed == {"sample_plugin:record:7": 1}
     assert sample_plugin.seen_events == [("ticket.created", 7), ("sample_plugin.seen", 7)]
     record = next(i for i in items(app) if i.kind == "sample_plugin.record")
     assert record.state == "done"
@@ -51,7 +51,7 @@ def test_event_handled_twice_enqueues_nothing_new(app, post_webhook, worker, acc
     with storage.session(app) as session:
         session.execute(sa.update(InboundEvent).values(state="pending", attempts=0))
     worker.run_until_idle()
-    assert sample_plugin.performed == {"record:8": 1}
+    assert sample_plugin.performed == {"sample_plugin:record:8": 1}
     assert len([i for i in items(app) if i.kind == "sample_plugin.record"]) == 1
 
 
@@ -68,7 +68,7 @@ def test_failing_plugin_is_isolated_and_retried_alone(app, post_webhook, worker,
     clock.advance(minutes=5)
     worker.run_until_idle()
     assert events(app)[0].state == "done"
-    assert sample_plugin.performed == {"record:9": 1}
+    assert sample_plugin.performed == {"sample_plugin:record:9": 1}
 
 
 def test_plugins_share_one_transaction_without_savepoints_until_one_fails(app, post_webhook, worker, clock,
@@ -100,7 +100,8 @@ def test_plugins_share_one_transaction_without_savepoints_until_one_fails(app, p
         sa.event.remove(engine, "before_cursor_execute", seen)
     event = next(e for e in events(app) if e.ticket_id == 12)
     assert (event.state, event.pending_plugins) == ("pending", ["sample_plugin"])
-    assert [i for i in items(app) if i.idempotency_key == "record:12"] == []  # its write went with its savepoint
+    # its write went with its savepoint
+    assert [i for i in items(app) if i.idempotency_key == "sample_plugin:record:12"] == []
     with storage.session(app) as session:
         assert session.get(HelpdeskTicket, (event.account_id, 12)) is not None
     failures = [r for r in caplog.records if "plugin sample_plugin failed" in r.getMessage()]
@@ -109,11 +110,11 @@ def test_plugins_share_one_transaction_without_savepoints_until_one_fails(app, p
     sample_plugin.failures.clear()
     clock.advance(minutes=5)
     worker.run_until_idle()
-    assert sample_plugin.performed == {"record:11": 1, "record:12": 1}
+    assert sample_plugin.performed == {"sample_plugin:record:11": 1, "sample_plugin:record:12": 1}
 
 
 def test_transient_failure_is_retried_with_backoff(app, post_webhook, worker, clock):
-    sample_plugin.failures["record:10"] = "transient"
+    sample_plugin.failures["sample_plugin:record:10"] = "transient"
     post_webhook(ticket_event(10))
     worker.run_until_idle()
     record = next(i for i in items(app) if i.kind == "sample_plugin.record")
@@ -125,12 +126,12 @@ def test_transient_failure_is_retried_with_backoff(app, post_webhook, worker, cl
     worker.run_until_idle()
     record = next(i for i in items(app) if i.kind == "sample_plugin.record")
     assert (record.state, record.attempts) == ("done", 2)
-    assert sample_plugin.performed == {"record:10": 1}
+    assert sample_plugin.performed == {"sample_plugin:record:10": 1}
 
 
 def test_item_fails_visibly_after_its_last_attempt_and_can_be_retried(app, post_webhook, worker, clock,
                                                                      client, admin_headers):
-    sample_plugin.failures["record:11"] = "transient"
+    sample_plugin.failures["sample_plugin:record:11"] = "transient"
     post_webhook(ticket_event(11))
     for _ in range(10):
         worker.run_until_idle()
@@ -138,16 +139,16 @@ def test_item_fails_visibly_after_its_last_attempt_and_can_be_retried(app, post_
     record = next(i for i in items(app) if i.kind == "sample_plugin.record")
     assert (record.state, record.attempts) == ("failed", record.max_attempts)
     listed = client.get("/admin/api/work-items?state=failed", headers=admin_headers).get_json()
-    assert [item["key"] for item in listed["work_items"]] == ["record:11"]
+    assert [item["key"] for item in listed["work_items"]] == ["sample_plugin:record:11"]
     assert listed["counts"]["failed"] == 1
     sample_plugin.failures.clear()
     assert client.post("/admin/api/work-items/retry", json={}, headers=admin_headers).get_json() == {"retried": 1}
     worker.run_until_idle()
-    assert sample_plugin.performed == {"record:11": 1}
+    assert sample_plugin.performed == {"sample_plugin:record:11": 1}
 
 
 def test_permanent_failure_fails_at_once(app, post_webhook, worker):
-    sample_plugin.failures["record:12"] = "permanent"
+    sample_plugin.failures["sample_plugin:record:12"] = "permanent"
     post_webhook(ticket_event(12))
     worker.run_until_idle()
     record = next(i for i in items(app) if i.kind == "sample_plugin.record")
@@ -166,12 +167,12 @@ def test_lost_lease_is_claimed_again_and_seen_as_a_retry(app, worker, clock, acc
     from app.worker import Worker
 
     with storage.session(app) as session:
-        workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key="record:lost",
+        workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key="sample_plugin:record:lost",
                           payload={"greeting": "hi"}, now=clock.now())
     # A first worker claims the item and dies before finishing it.
     claimed = workqueue.claim(storage.engine(app), worker_id="dead-worker", now=clock.now(), lease_seconds=60,
                               limit=10)
-    assert [item.key for item in claimed] == ["record:lost"]
+    assert [item.key for item in claimed] == ["sample_plugin:record:lost"]
     assert worker.perform_work() == 0  # still leased to the dead worker
     clock.advance(seconds=61)
     survivor = Worker(app, worker_id="survivor")
@@ -181,17 +182,18 @@ def test_lost_lease_is_claimed_again_and_seen_as_a_retry(app, worker, clock, acc
 
 
 def test_dependent_item_waits_for_its_prerequisite_and_fails_with_it(app, worker, clock, account_id):
-    sample_plugin.failures["record:first"] = "permanent"
+    sample_plugin.failures["sample_plugin:record:first"] = "permanent"
     with storage.session(app) as session:
-        for key, after in (("record:first", None), ("record:second", "record:first"),
-                           ("record:third", "record:second")):
+        for key, after in (("sample_plugin:record:first", None),
+                           ("sample_plugin:record:second", "sample_plugin:record:first"),
+                           ("sample_plugin:record:third", "sample_plugin:record:second")):
             workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key=key,
                               payload={"greeting": "hi"}, now=clock.now(), after=after)
     worker.run_until_idle()
     states = {item.idempotency_key: (item.state, item.last_error) for item in items(app)}
-    assert states["record:first"] == ("failed", "told to fail for good")
-    assert states["record:second"] == ("failed", "prerequisite record:first failed")
-    assert states["record:third"] == ("failed", "prerequisite record:second failed")
+    assert states["sample_plugin:record:first"] == ("failed", "told to fail for good")
+    assert states["sample_plugin:record:second"] == ("failed", "prerequisite sample_plugin:record:first failed")
+    assert states["sample_plugin:record:third"] == ("failed", "prerequisite sample_plugin:record:second failed")
     assert sample_plugin.performed == {}
 
 
@@ -228,7 +230,7 @@ def test_timer_pass_run_twice_by_two_workers_enqueues_once(app, worker, clock):
     assert worker.run_timers() == 1
     assert Worker(app, worker_id="other").run_timers() == 1
     worker.run_until_idle()
-    assert sample_plugin.performed == {f"record:sweep:{clock.now():%Y%m%d%H%M}": 1}
+    assert sample_plugin.performed == {f"sample_plugin:record:sweep:{clock.now():%Y%m%d%H%M}": 1}
     clock.advance(minutes=1)
     worker.run_until_idle(timers=True)
     assert len(sample_plugin.performed) == 2
@@ -239,7 +241,8 @@ def test_long_batch_renews_its_leases_so_no_other_worker_takes_them(app, worker,
 
     with storage.session(app) as session:
         for n in range(3):
-            workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key=f"record:slow:{n}",
+            workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record",
+                              key=f"sample_plugin:record:slow:{n}",
                               payload={"greeting": "hi"}, now=clock.now())
     claimed = workqueue.claim(storage.engine(app), worker_id="test-worker", now=clock.now(), lease_seconds=60,
                               limit=10)
@@ -254,7 +257,8 @@ def test_long_batch_renews_its_leases_so_no_other_worker_takes_them(app, worker,
 
 def test_items_whose_lease_was_lost_are_left_to_their_new_owner(app, worker, clock, account_id):
     with storage.session(app) as session:
-        workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key="record:lost-lease",
+        workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record",
+                          key="sample_plugin:record:lost-lease",
                           payload={"greeting": "hi"}, now=clock.now())
     claimed = workqueue.claim(storage.engine(app), worker_id="test-worker", now=clock.now(), lease_seconds=60,
                               limit=10)
@@ -271,7 +275,8 @@ def test_lease_keeper_renews_every_item_any_thread_holds(app, worker, clock, acc
 
     with storage.session(app) as session:
         for n in range(4):
-            workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record", key=f"record:held:{n}",
+            workqueue.enqueue(session, account_id=account_id, kind="sample_plugin.record",
+                              key=f"sample_plugin:record:held:{n}",
                               payload={"greeting": "hi"}, now=clock.now())
     engine = storage.engine(app)
     first = workqueue.claim(engine, worker_id="test-worker", now=clock.now(), lease_seconds=60, limit=2)
