@@ -213,3 +213,14 @@ def test_settings_for_merges_the_accounts_overrides_without_a_session(app, accou
     with app.app_context():
         settings = api.settings_for("breaking_news", BaseModel, account)  # type: ignore[arg-type]
     assert settings.allowed_origins == ["https://help.example.com"]  # type: ignore[attr-defined]
+
+
+def test_enqueue_keys_are_namespaced_by_plugin_as_emitted_events_are(app):
+    with storage.session(app) as session:
+        ctx = _ctx(app, session, "sla")
+        with pytest.raises(ValueError, match="keys starting with 'sla:'"):
+            ctx.enqueue("slack.post_message", "routing:apply:1:1", {"channel": "C1", "text": "x"})
+        with pytest.raises(ValueError, match="keys starting with 'sla:'"):
+            ctx.enqueue("slack.post_message", "slack-arrival", {"channel": "C1", "text": "x"})
+        assert ctx.enqueue("slack.post_message", "sla:test:1", {"channel": "C1", "text": "x"}) is True
+        assert ctx.enqueue("slack.post_message", "sla:test:1", {"channel": "C1", "text": "x"}) is False
