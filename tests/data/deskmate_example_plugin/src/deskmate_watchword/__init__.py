@@ -1,4 +1,5 @@
-"""deskmate-watchword: tag tickets that mention a watch word, post a digest of them to Slack.
+"""deskmate-watchword: tag tickets that mention a watch word, post a digest of them to Slack, show them in the
+agent's sidebar.
 
 Hook implementations only; each delegates to a small module. The core is reached through ``app.api`` (and the
 hook marker from ``app.hookspecs``), never through another part of ``app``.
@@ -6,12 +7,14 @@ hook marker from ``app.hookspecs``), never through another part of ``app``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from flask import Blueprint
 
-from app.api import Event, PluginContext, Timer
+from app.api import Event, PluginContext, SidebarTicket, Timer
 from app.hookspecs import hookimpl
-from deskmate_watchword import commands, digest, handlers, views
+from deskmate_watchword import commands, digest, handlers, sidebar, views
 from deskmate_watchword.settings import WatchwordSettings
 
 
@@ -39,3 +42,12 @@ def register_timers() -> list[Timer]:
 def register_commands(cli: click.Group) -> None:
     commands.register(cli)
 
+
+@hookimpl
+def sidebar_panels(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any]:
+    return sidebar.panel(ticket, ctx)
+
+
+@hookimpl
+def sidebar_messages() -> dict[str, dict[str, Any]]:
+    return sidebar.messages()

@@ -17,6 +17,7 @@ class Mention(Base):
     __table_args__ = (
         sa.UniqueConstraint("account_id", "ticket_id"),
         sa.Index("ix_watchword_mentions_due", "account_id", "reported_at"),
+        sa.Index("ix_watchword_mentions_requester", "account_id", "requester_id", "id"),  # the sidebar panel
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

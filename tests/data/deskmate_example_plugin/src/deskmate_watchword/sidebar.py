@@ -1,0 +1,59 @@
+"""The sidebar panel: whether the open ticket mentions the watch word, and the other tickets that did.
+
+Data only, in the block shape of ``docs/plugins.md`` (*sidebar_panels*); the core renders it. It reads the
+plugin's own table (one indexed query or two) and the ticket the core hands over, never the helpdesk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.api import PluginContext, SidebarTicket, load_sidebar_messages
+from deskmate_watchword import queries
+from deskmate_watchword.models import Mention
+from deskmate_watchword.settings import WatchwordSettings
+
+LISTED = 5
+LIST_TITLES = {"requester": "watchword.requester_mentions", "account": "watchword.account_mentions"}
+MESSAGES = Path(__file__).resolve().parent / "sidebar_ui" / "i18n"
+
+
+def messages() -> dict[str, dict[str, Any]]:
+    """``{language: {key: text}}`` from ``sidebar_ui/i18n/<language>.json`` (keys under ``watchword.``)."""
+    return load_sidebar_messages(MESSAGES)
+
+
+def panel(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any]:
+    settings = ctx.settings_as(WatchwordSettings)
+    account_id = ctx.account.id
+    own = ctx.session.scalar(queries.mentions_for_ticket(account_id, ticket.id))
+    word = own.word if own is not None else settings.word
+    scope = "requester"
+    others: list[Mention] = []
+    if ticket.requester_id is not None:
+        others = list(ctx.session.scalars(queries.requester_mentions(
+            account_id, ticket.requester_id, exclude_ticket=ticket.id, limit=LISTED)))
+    if not others:
+        scope = "account"
+        others = list(ctx.session.scalars(queries.recent(account_id, LISTED, exclude_ticket=ticket.id)))
+    blocks: list[dict[str, Any]] = []
+    if own is not None or others:  # with neither, the panel's empty text says it all
+        badge = ({"text": {"t": "watchword.mentioned", "args": {"word": word}}, "tone": "yellow"}
+                 if own is not None else {"text": {"t": "watchword.not_mentioned", "args": {"word": word}}})
+        blocks.append({"type": "badges", "name": "watchword-ticket", "items": [badge]})
+    if others:
+        blocks.append({
+            "type": "list", "name": f"watchword-{scope}",
+            "title": {"t": LIST_TITLES[scope], "args": {"count": len(others)}},
+            "items": [{"id": mention.ticket_id, "title": {"t": "watchword.ticket", "args": {"id": mention.ticket_id}},
+                       "href": f"{ctx.account.helpdesk_url}/agent/tickets/{mention.ticket_id}",
+                       "aside": {"date": mention.seen_at.isoformat()}} for mention in others],
+        })
+    return {
+        "title": {"t": "watchword.title"},
+        "blocks": blocks,
+        "empty": {"t": "watchword.empty", "args": {"word": word}},
+        "data": {"word": word, "mentioned": own is not None, "scope": scope if others else None,
+                 "tickets": [mention.ticket_id for mention in others]},
+    }
