@@ -155,22 +155,26 @@ def directory_pass(ctx: PluginContext) -> None:
 
 def applied_pass(ctx: PluginContext) -> None:
     """Mark pending decisions applied (or failed) once the core performed (or gave up on) their update."""
-    pending = ctx.session.scalars(
-        sa.select(RoutingDecision)
+    # Ids and keys only: during a spike thousands are pending, and their snapshots are not needed here.
+    pending = ctx.session.execute(
+        sa.select(RoutingDecision.id, RoutingDecision.apply_key)
         .where(RoutingDecision.account_id == ctx.account.id, RoutingDecision.status == decide.PENDING,
                RoutingDecision.apply_key.is_not(None))
         .order_by(RoutingDecision.id)
         .limit(5000)
     ).all()
-    states = ctx.work_states([row.apply_key for row in pending if row.apply_key])
+    states = ctx.work_states([row.apply_key for row in pending])
+    changes: list[dict[str, Any]] = []
     for row in pending:
-        found = states.get(row.apply_key or "")
-        if found is None:
-            continue
-        if found.state == DONE:
-            row.status, row.applied_at = decide.APPLIED, found.finished_at
-        elif found.state == FAILED:
-            row.status, row.last_error = decide.FAILED, found.last_error
+        found = states.get(row.apply_key)
+        if found is not None and found.state == DONE:
+            changes.append({"id": row.id, "status": decide.APPLIED, "applied_at": found.finished_at})
+        elif found is not None and found.state == FAILED:
+            changes.append({"id": row.id, "status": decide.FAILED, "last_error": found.last_error})
+    for status in (decide.APPLIED, decide.FAILED):  # one executemany per shape of row
+        batch = [change for change in changes if change["status"] == status]
+        if batch:
+            ctx.session.execute(sa.update(RoutingDecision), batch)
     # A classification that failed for good leaves its ticket waiting: say so instead. A failure is looked for
     # within a day of the pass (the pass runs every few seconds wherever a worker runs).
     failed = ctx.failed_work(decide.CLASSIFY, ctx.now() - timedelta(days=1))
@@ -180,12 +184,12 @@ def applied_pass(ctx: PluginContext) -> None:
         waiting[(int(ticket_id), int(version) - 1)] = state.last_error
     if not waiting:
         return
-    rows = ctx.session.scalars(sa.select(RoutingDecision).where(
+    stuck = ctx.session.scalars(sa.select(RoutingDecision).where(
         RoutingDecision.account_id == ctx.account.id, RoutingDecision.status == decide.WAITING,
         RoutingDecision.ticket_id.in_({ticket_id for ticket_id, _ in waiting})))
-    for row in rows:
-        if (row.ticket_id, row.version) in waiting:
-            row.status, row.last_error = decide.FAILED, waiting[(row.ticket_id, row.version)]
+    for decision in stuck:
+        if (decision.ticket_id, decision.version) in waiting:
+            decision.status, decision.last_error = decide.FAILED, waiting[(decision.ticket_id, decision.version)]
 
 
 def timers() -> list[Timer]:
