@@ -56,7 +56,7 @@ def _tags(values: Any) -> list[str]:
 
 @dataclass(frozen=True)
 class MirrorTicket:
-    """A ticket as last seen. ``data`` is the whole API record when one was read, else None."""
+    """A ticket as last seen. ``data`` is the whole API record, when one was read and ``whole=True`` asked."""
 
     id: int
     subject: str | None
@@ -78,6 +78,7 @@ class _Record:
     missing: bool
     updated_at: datetime | None
     fetched_at: datetime | None
+    has_data: bool  # the whole API record is kept (``data``, read with ``whole=True``)
 
     @property
     def trusted(self) -> bool:
@@ -116,25 +117,41 @@ class MirrorOrganization(_Record):
     data: dict[str, Any] | None = None
 
 
-def _ticket(row: HelpdeskTicket) -> MirrorTicket:
+# Reads name their columns: a hot path (routing decides every ticket from these) never loads or parses ``data``
+# unless the caller asks for the whole record.
+_TICKET = (HelpdeskTicket.ticket_id, HelpdeskTicket.subject, HelpdeskTicket.status, HelpdeskTicket.priority,
+           HelpdeskTicket.requester_id, HelpdeskTicket.organization_id, HelpdeskTicket.group_id, HelpdeskTicket.tags,
+           HelpdeskTicket.created_at, HelpdeskTicket.updated_at, HelpdeskTicket.fetched_at)
+_USER = (HelpdeskUser.user_id, HelpdeskUser.name, HelpdeskUser.email, HelpdeskUser.organization_id,
+         HelpdeskUser.role, HelpdeskUser.locale, HelpdeskUser.tags, HelpdeskUser.fields, HelpdeskUser.complete,
+         HelpdeskUser.missing, HelpdeskUser.updated_at, HelpdeskUser.fetched_at,
+         HelpdeskUser.data.is_not(None).label("has_data"))
+_ORGANIZATION = (HelpdeskOrganization.organization_id, HelpdeskOrganization.name, HelpdeskOrganization.tags,
+                 HelpdeskOrganization.fields, HelpdeskOrganization.domain_names, HelpdeskOrganization.complete,
+                 HelpdeskOrganization.missing, HelpdeskOrganization.updated_at, HelpdeskOrganization.fetched_at,
+                 HelpdeskOrganization.data.is_not(None).label("has_data"))
+
+
+def _ticket(row: Any, whole: bool) -> MirrorTicket:
     return MirrorTicket(id=row.ticket_id, subject=row.subject, status=row.status, priority=row.priority,
                         requester_id=row.requester_id, organization_id=row.organization_id, group_id=row.group_id,
                         tags=tuple(row.tags or ()), created_at=row.created_at, updated_at=row.updated_at,
-                        data=row.data, fetched_at=row.fetched_at)
+                        data=row.data if whole else None, fetched_at=row.fetched_at)
 
 
-def _user(row: HelpdeskUser) -> MirrorUser:
+def _user(row: Any, whole: bool) -> MirrorUser:
+    data = row.data if whole else None
     return MirrorUser(complete=row.complete, missing=row.missing, updated_at=row.updated_at,
-                      fetched_at=row.fetched_at, id=row.user_id, name=row.name, email=row.email,
-                      organization_id=row.organization_id, role=row.role, locale=row.locale,
-                      tags=frozenset(row.tags or ()), fields=dict(row.fields or {}), data=row.data)
+                      fetched_at=row.fetched_at, has_data=bool(row.has_data), id=row.user_id, name=row.name,
+                      email=row.email, organization_id=row.organization_id, role=row.role, locale=row.locale,
+                      tags=frozenset(row.tags or ()), fields=dict(row.fields or {}), data=data)
 
 
-def _organization(row: HelpdeskOrganization) -> MirrorOrganization:
+def _organization(row: Any, whole: bool) -> MirrorOrganization:
     return MirrorOrganization(complete=row.complete, missing=row.missing, updated_at=row.updated_at,
-                              fetched_at=row.fetched_at, id=row.organization_id, name=row.name,
-                              tags=frozenset(row.tags or ()), fields=dict(row.fields or {}),
-                              domain_names=tuple(row.domain_names or ()), data=row.data)
+                              fetched_at=row.fetched_at, has_data=bool(row.has_data), id=row.organization_id,
+                              name=row.name, tags=frozenset(row.tags or ()), fields=dict(row.fields or {}),
+                              domain_names=tuple(row.domain_names or ()), data=row.data if whole else None)
 
 
 def user_values(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -169,44 +186,49 @@ class Mirror:
 
     # --- reading --------------------------------------------------------------------------------------
 
-    def ticket(self, ticket_id: int) -> MirrorTicket | None:
-        row = self.session.get(HelpdeskTicket, (self.account_id, ticket_id))
-        return _ticket(row) if row is not None else None
+    def ticket(self, ticket_id: int, *, whole: bool = False) -> MirrorTicket | None:
+        """The ticket; with ``whole`` also the API record it was last read as (``data``)."""
+        return self.tickets([ticket_id], whole=whole).get(ticket_id)
 
-    def tickets(self, ticket_ids: Iterable[int]) -> dict[int, MirrorTicket]:
-        return {row.ticket_id: _ticket(row) for row in self._rows(HelpdeskTicket, "ticket_id", ticket_ids)}
+    def tickets(self, ticket_ids: Iterable[int], *, whole: bool = False) -> dict[int, MirrorTicket]:
+        columns = (*_TICKET, HelpdeskTicket.data) if whole else _TICKET
+        return {row.ticket_id: _ticket(row, whole) for row in self._rows(columns, HelpdeskTicket.ticket_id, ticket_ids)}
 
-    def user(self, user_id: int) -> MirrorUser | None:
-        row = self.session.get(HelpdeskUser, (self.account_id, user_id))
-        return _user(row) if row is not None else None
+    def user(self, user_id: int, *, whole: bool = False) -> MirrorUser | None:
+        """The user; with ``whole`` also the API record it was last read as (``data``)."""
+        return self.users([user_id], whole=whole).get(user_id)
 
-    def users(self, user_ids: Iterable[int]) -> dict[int, MirrorUser]:
-        return {row.user_id: _user(row) for row in self._rows(HelpdeskUser, "user_id", user_ids)}
+    def users(self, user_ids: Iterable[int], *, whole: bool = False) -> dict[int, MirrorUser]:
+        columns = (*_USER, HelpdeskUser.data) if whole else _USER
+        return {row.user_id: _user(row, whole) for row in self._rows(columns, HelpdeskUser.user_id, user_ids)}
 
-    def organization(self, organization_id: int) -> MirrorOrganization | None:
-        row = self.session.get(HelpdeskOrganization, (self.account_id, organization_id))
-        return _organization(row) if row is not None else None
+    def organization(self, organization_id: int, *, whole: bool = False) -> MirrorOrganization | None:
+        """The organization; with ``whole`` also the API record it was last read as (``data``)."""
+        return self.organizations([organization_id], whole=whole).get(organization_id)
 
-    def organizations(self, organization_ids: Iterable[int]) -> dict[int, MirrorOrganization]:
-        return {row.organization_id: _organization(row)
-                for row in self._rows(HelpdeskOrganization, "organization_id", organization_ids)}
+    def organizations(self, organization_ids: Iterable[int], *,
+                      whole: bool = False) -> dict[int, MirrorOrganization]:
+        columns = (*_ORGANIZATION, HelpdeskOrganization.data) if whole else _ORGANIZATION
+        return {row.organization_id: _organization(row, whole)
+                for row in self._rows(columns, HelpdeskOrganization.organization_id, organization_ids)}
 
     def recent_tickets(self, requester_id: int, *, exclude: int | None = None, limit: int = 5) -> list[MirrorTicket]:
         """The requester's tickets Deskmate has seen, most recently updated first."""
-        statement = sa.select(HelpdeskTicket).where(HelpdeskTicket.account_id == self.account_id,
-                                                    HelpdeskTicket.requester_id == requester_id)
+        statement = sa.select(*_TICKET).where(HelpdeskTicket.account_id == self.account_id,
+                                              HelpdeskTicket.requester_id == requester_id)
         if exclude is not None:
             statement = statement.where(HelpdeskTicket.ticket_id != exclude)
         statement = statement.order_by(HelpdeskTicket.updated_at.desc().nulls_last(),
                                        HelpdeskTicket.ticket_id.desc()).limit(limit)
-        return [_ticket(row) for row in self.session.scalars(statement)]
+        return [_ticket(row, False) for row in self.session.execute(statement)]
 
-    def _rows(self, model: Any, key: str, ids: Iterable[int]) -> list[Any]:
+    def _rows(self, columns: tuple[Any, ...], key: Any, ids: Iterable[int]) -> list[Any]:
         wanted = sorted(set(ids))
+        account = key.class_.account_id
         rows: list[Any] = []
         for start in range(0, len(wanted), _CHUNK):
-            rows.extend(self.session.scalars(sa.select(model).where(
-                model.account_id == self.account_id, getattr(model, key).in_(wanted[start:start + _CHUNK]))))
+            rows.extend(self.session.execute(sa.select(*columns).where(
+                account == self.account_id, key.in_(wanted[start:start + _CHUNK]))))
         return rows
 
     # --- whole records from the API -------------------------------------------------------------------

@@ -39,7 +39,8 @@ class HelpdeskTicket(Base):
     tags: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]  # the helpdesk's: an older view never overwrites a newer one
-    data: Mapped[dict[str, Any] | None]  # the ticket as the API last answered it (None until a read)
+    # The ticket as the API last answered it (None until a read); deferred: events never need to parse it.
+    data: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
     fetched_at: Mapped[datetime | None]
 
 
@@ -57,7 +58,8 @@ class HelpdeskUser(Base):
     locale: Mapped[str | None] = mapped_column(sa.String(16))
     tags: Mapped[list[Any]] = mapped_column(default=list)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    data: Mapped[dict[str, Any] | None]  # the user as the API last answered it (None when known from events)
+    # The user as the API last answered it (None when known from events only); read only when asked for.
+    data: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
     complete: Mapped[bool] = mapped_column(default=False)
     missing: Mapped[bool] = mapped_column(default=False)  # the helpdesk says it does not exist (any more)
     updated_at: Mapped[datetime | None]  # the helpdesk's
@@ -75,7 +77,7 @@ class HelpdeskOrganization(Base):
     tags: Mapped[list[Any]] = mapped_column(default=list)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     domain_names: Mapped[list[Any]] = mapped_column(default=list)
-    data: Mapped[dict[str, Any] | None]
+    data: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
     complete: Mapped[bool] = mapped_column(default=False)
     missing: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime | None]

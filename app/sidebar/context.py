@@ -79,6 +79,10 @@ def _usable(record: MirrorUser | MirrorOrganization | None) -> dict[str, Any] | 
     return record.data if record is not None and record.data is not None and not record.missing else None
 
 
+def _has_usable(record: MirrorUser | MirrorOrganization | None) -> bool:
+    return record is not None and record.has_data and not record.missing
+
+
 def needs_fetch(session: Session, account_id: int, snapshot: TicketSnapshot, now: datetime,
                 max_age: timedelta) -> bool:
     """Whether the mirror lacks (or holds an old or changed copy of) this ticket's requester or organization."""
@@ -87,7 +91,7 @@ def needs_fetch(session: Session, account_id: int, snapshot: TicketSnapshot, now
         if record_id is None:
             continue
         found = record(record_id)
-        if _usable(found) is None or found is None or not found.fetched_within(now, max_age):
+        if found is None or not _has_usable(found) or not found.fetched_within(now, max_age):
             return True
     return False
 
@@ -174,11 +178,11 @@ def _from_cache(app: Flask, session: Session, account: AccountView, ticket_id: i
 def _cached(session: Session, account_id: int, ticket_id: int) -> tuple[
         MirrorTicket | None, MirrorUser | None, MirrorOrganization | None]:
     mirror = Mirror(session, account_id)
-    row = mirror.ticket(ticket_id)
+    row = mirror.ticket(ticket_id, whole=True)
     if row is None:
         return None, None, None
-    requester = mirror.user(row.requester_id) if row.requester_id else None
-    organization = mirror.organization(row.organization_id) if row.organization_id else None
+    requester = mirror.user(row.requester_id, whole=True) if row.requester_id else None
+    organization = mirror.organization(row.organization_id, whole=True) if row.organization_id else None
     return row, requester, organization
 
 

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from app.accounts import active_accounts
 from app.db import storage
+from app.mirror import Mirror
 from app.mirror.models import HelpdeskOrganization, HelpdeskUser
 from tests.conftest import ticket_event
 from tests.plugins.routing.conftest import (
@@ -111,8 +113,8 @@ def test_requesters_the_sidebar_already_read_are_not_fetched_again_for_routing(a
     assert ticket(helpdesk, ids[-1])["group_id"] == desk["tier_2"]
     assert {ticket(helpdesk, ticket_id)["group_id"] for ticket_id in ids[:3]} == {desk["tier_1"]}
     with storage.session(app) as session:
-        cached = session.scalars(sa.select(HelpdeskUser).where(HelpdeskUser.user_id.in_(fans))).all()
-    assert [(user.complete, user.data is not None) for user in cached] == [(True, True)] * 3
+        cached = Mirror(session, active_accounts(app)[0].id).users(fans, whole=True)
+    assert [(user.complete, user.has_data, user.data is not None) for user in cached.values()] == [(True,) * 3] * 3
 
 
 def test_requester_the_helpdesk_no_longer_knows_is_routed_by_default(app, helpdesk, worker, desk):
