@@ -19,7 +19,8 @@ The surface, by concern:
   ``RUNNING``, ``WorkState``; the core's work kinds ``TICKET_UPDATE``, ``TICKET_COMMENT``, ``TICKET_CREATE``,
   ``SLACK_POST``, ``SLACK_UPDATE``, ``SLACK_UPLOAD``; ``perform_core_effect`` to run one of them in-line from
   a work handler; ``perform_work_once`` for a command that delivers without a worker.
-- **Accounts**: ``AccountView``, ``active_accounts``, ``get_account``.
+- **Accounts**: ``AccountView``, ``active_accounts``, ``get_account``, ``settings_for`` (a plugin's settings for an
+  account, without a session).
 - **Commands**: ``account_option`` (the ``--account SUBDOMAIN`` option, one behaviour everywhere),
   ``resolve_account`` (the account it names), ``command_context`` (the plugin's context for that
   account, in one transaction).
