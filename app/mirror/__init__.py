@@ -248,6 +248,10 @@ class Mirror:
         return self._upsert(HelpdeskOrganization, "organization_id", rows)
 
     def _upsert(self, model: Any, key: str, rows: list[dict[str, Any]]) -> int:
+        # Several writers store the same records at once (routing's exports and show_many, the sidebar's reads,
+        # the SLA's look-ups): rows always go in id order, so two transactions never lock them in opposite
+        # orders (PostgreSQL answered a deadlock when an export and a classification met).
+        rows = sorted({row[key]: row for row in rows}.values(), key=lambda row: row[key])
         table = model.__table__
         for start in range(0, len(rows), _CHUNK // 2):
             statement = insert_for(self.session, model).values(rows[start:start + _CHUNK // 2])

@@ -100,7 +100,8 @@ def store(ctx: PluginContext, fetched: Fetched) -> None:
     now = ctx.now()
     if fetched.groups is not None:
         groups.store(ctx.session, ctx.account.id, fetched.groups, now)
+    # Users, then organizations, as every writer of the mirror does: one lock order, no deadlock.
     ctx.mirror.store_users(fetched.users, now)
-    ctx.mirror.store_organizations(fetched.organizations, now)
     ctx.mirror.mark_missing("user", fetched.missing_users, now)
+    ctx.mirror.store_organizations(fetched.organizations, now)
     ctx.mirror.mark_missing("organization", fetched.missing_organizations, now)

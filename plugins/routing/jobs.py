@@ -91,7 +91,8 @@ def export_directory(ctx: PluginContext, max_pages: int) -> dict[str, int]:
             exported[stream] = ([], start, str(error)[:500])
     now = ctx.now()
     result: dict[str, int] = {}
-    for stream, (records, start_time, problem) in exported.items():
+    # Users before organizations, as every writer of the mirror stores them: one lock order, no deadlock.
+    for stream, (records, start_time, problem) in sorted(exported.items(), key=lambda item: item[0] != "users"):
         store = ctx.mirror.store_organizations if stream == "organizations" else ctx.mirror.store_users
         result[stream] = store(records, now) if problem is None else -1
         sync = groups.sync_row(ctx.session, ctx.account.id, stream)
