@@ -57,6 +57,10 @@ def index(session: Session, account_id: int, default_group: str | None) -> Group
 
 
 def _index(session: Session, account_id: int, default_group: str | None) -> GroupIndex:
+    # "Fetched once" is read before the groups: both are committed together, so a list stored between the two
+    # reads is then seen whole. Read the other way round, a commit in between gave "known, and no group at all",
+    # which the cache kept for its TTL (every ticket meanwhile: "no group named 'Tier 1'"; seen in a spike).
+    fetched = known(session, account_id)
     rows = session.execute(sa.select(RoutingGroup.name, RoutingGroup.group_id, RoutingGroup.is_default).where(
         RoutingGroup.account_id == account_id, RoutingGroup.deleted.is_(False))).all()
     by_name = {name.lower(): group_id for name, group_id, _ in rows}
@@ -64,7 +68,7 @@ def _index(session: Session, account_id: int, default_group: str | None) -> Grou
         defaults = {group_id for name, group_id, _ in rows if name.lower() == default_group.lower()}
     else:
         defaults = {group_id for _, group_id, is_default in rows if is_default}
-    return GroupIndex(known=bool(rows) or known(session, account_id), ids_by_name=by_name,
+    return GroupIndex(known=bool(rows) or fetched, ids_by_name=by_name,
                       default_ids=frozenset(defaults))
 
 

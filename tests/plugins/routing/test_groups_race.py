@@ -59,3 +59,25 @@ def _wait_for_a_blocked_writer(app, seconds: float = 5.0) -> bool:
                 return True
             time.sleep(0.05)
     return False
+
+
+def test_a_group_list_committed_while_the_index_is_read_is_seen_whole(app, account_id, clock, monkeypatch):
+    """Another worker commits the list between the index's reads: never "known, and no group at all"."""
+    writer = storage.sessions(app)()
+    groups.store(writer, account_id, HELPDESK_GROUPS, clock.now())
+    writer.flush()  # stored, not committed yet
+    real_known = groups.known
+
+    def known_committing_first(session, account):
+        if writer.in_transaction():
+            writer.commit()  # the other worker's commit lands between the index's two reads
+        return real_known(session, account)
+
+    monkeypatch.setattr(groups, "known", known_committing_first)
+    try:
+        with storage.session(app) as session:
+            index = groups._index(session, account_id, None)
+    finally:
+        writer.close()
+    assert index.known
+    assert index.ids_by_name == {"tier 1": 3000001, "tier 2": 3000002}
