@@ -79,7 +79,7 @@ Outcome = Done | Retry | Fail
 
 
 class WorkContextLike(Protocol):
-    """What a handler gets besides its items; see ``app.worker.WorkContext``."""
+    """What a handler gets besides its items (a ``PluginContext``, see ``app.plugins``)."""
 
     account_id: int
 

@@ -210,9 +210,13 @@ def test_settings_for_merges_the_accounts_overrides_without_a_session(app, accou
     with storage.session(app) as session:
         _ctx(app, session, "breaking_news").save_settings({"allowed_origins": ["https://help.example.com"]})
     account = get_account(account_id, app)
+    from plugins.breaking_news.settings import BreakingNewsSettings
+
     with app.app_context():
-        settings = api.settings_for("breaking_news", BaseModel, account)  # type: ignore[arg-type]
-    assert settings.allowed_origins == ["https://help.example.com"]  # type: ignore[attr-defined]
+        settings = api.settings_for("breaking_news", BreakingNewsSettings, account)  # type: ignore[arg-type]
+        with pytest.raises(RuntimeError, match="no settings of type _Settings"):
+            api.settings_for("breaking_news", _Settings, account)  # type: ignore[arg-type]
+    assert settings.allowed_origins == ["https://help.example.com"]
 
 
 def test_enqueue_keys_are_namespaced_by_plugin_as_emitted_events_are(app):

@@ -309,3 +309,28 @@ def test_a_stored_event_that_cannot_be_read_fails_alone_and_the_batch_goes_on(ap
     assert states[33][0] == "failed" and "'subject'" in states[33][1]
     assert [seen for seen in sample_plugin.seen_events if seen[0] == "ticket.created"] == [
         ("ticket.created", 31), ("ticket.created", 34)]
+
+
+def test_an_unexpected_core_error_on_one_event_leaves_the_rest_of_the_batch_handled(app, worker, clock, account_id,
+                                                                                    monkeypatch):
+    from app import inbox
+
+    for ticket_id in (41, 42, 43):
+        body = ticket_event(ticket_id)
+        inbox.store(app, account_id=account_id, source="zendesk", event_type="ticket.created", ticket_id=ticket_id,
+                    event_key=f"evt:{body['id']}", payload=body, now=clock.now())
+    real = worker.events.handle_event
+    broken = next(e.id for e in events(app) if e.ticket_id == 42)
+
+    def handle(event_id):
+        if event_id == broken:
+            raise RuntimeError("the core failed on this one")
+        return real(event_id)
+
+    monkeypatch.setattr(worker.events, "handle_event", handle)
+    assert worker.handle_events() == 3
+    states = {event.ticket_id: event.state for event in events(app) if event.source == "zendesk"}
+    assert (states[41], states[43]) == ("done", "done")
+    assert states[42] == "processing"  # claimed again once its lease lapses
+    assert [seen for seen in sample_plugin.seen_events if seen[0] == "ticket.created"] == [
+        ("ticket.created", 41), ("ticket.created", 43)]
