@@ -1,6 +1,7 @@
-"""Customer: the sidebar's panel of the requester as a customer (plan, subscription, purchases, codes).
+"""Customer: the requester as a customer in the sidebar (plan, subscription, purchases, codes), and the actions
+agents take on it there (refunds, duplicate-charge reversals, subscription cancels, promo codes).
 
-Hook implementations only; see README.md for settings, sources and the panel's shape.
+Hook implementations only; see README.md for settings, sources, the panel's shape, permissions and approvals.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from typing import Any
 from flask import Blueprint
 from pydantic import BaseModel
 
-from app.api import PluginContext, SidebarTicket
+from app.api import Event, Handler, PluginContext, SidebarTicket, Timer
 from app.hookspecs import hookimpl
+from plugins.customer import models  # noqa: F401  (the tables must be known to the metadata)
 from plugins.customer.settings import CustomerSettings
 
 
@@ -21,10 +23,35 @@ def settings_model() -> type[BaseModel]:
 
 
 @hookimpl
-def register_routes() -> Blueprint:
+def register_routes() -> list[Blueprint]:
+    from plugins.customer.admin_page import bp as admin_bp
     from plugins.customer.views import bp
 
-    return bp
+    return [bp, admin_bp]
+
+
+@hookimpl
+def handle_event(event: Event, ctx: PluginContext) -> None:
+    """Only Slack clicks on Approve / Decline of an approval request concern this plugin."""
+    if event.type == "slack.block_actions":
+        from plugins.customer.approvals import on_click
+
+        on_click(event, ctx)
+
+
+@hookimpl
+def register_work_handlers() -> dict[str, Handler]:
+    from plugins.customer import jobs
+
+    return {jobs.DECIDE_KIND: jobs.perform_decide, jobs.PERFORM_KIND: jobs.perform_action,
+            jobs.EPHEMERAL_KIND: jobs.perform_tell_clicker}
+
+
+@hookimpl
+def register_timers() -> list[Timer]:
+    from plugins.customer.jobs import mark_failed
+
+    return [Timer("customer.failed_actions", 30, mark_failed)]
 
 
 @hookimpl

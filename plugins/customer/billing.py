@@ -16,7 +16,8 @@ from urllib.parse import quote
 
 import requests
 
-from plugins.customer.fields import items, promo_codes
+from plugins.customer.fields import promo_codes
+from plugins.customer.money import to_major
 from plugins.customer.settings import CustomerSettings
 
 MAX_CACHED = 5000
@@ -45,6 +46,11 @@ class _Cache:
             self.entries.move_to_end(key)
             while len(self.entries) > MAX_CACHED:
                 self.entries.popitem(last=False)
+
+    def forget(self, account_id: int, email: str) -> None:
+        """Drop one customer's answer (after an action changed them), so the panel shows the change."""
+        with self.lock:
+            self.entries.pop((account_id, email.lower()), None)
 
     def clear(self) -> None:
         with self.lock:
@@ -110,15 +116,40 @@ def _panel(customer: dict[str, Any], settings: CustomerSettings) -> dict[str, An
         plan = plan.get("name")
     subscription = customer.get("subscription")
     if isinstance(subscription, dict) and subscription.get("status"):
-        subscription = {"status": str(subscription["status"]).lower(),
-                        "renews_at": subscription.get("renews_at")}
+        subscription = {"id": subscription.get("id"), "status": str(subscription["status"]).lower(),
+                        "renews_at": subscription.get("renews_at"),
+                        "current_period_end": subscription.get("current_period_end"),
+                        "cancel_at_period_end": bool(subscription.get("cancel_at_period_end"))}
     else:
         subscription = None
     panel = {
         "source": "billing", "plan": str(plan) if plan else None, "subscription": subscription,
-        "purchases": items(customer.get("purchases"), settings.max_items),
-        "refunds": items(customer.get("refunds"), settings.max_items),
+        "purchases": _billed(customer.get("purchases"), settings.max_items,
+                             ("id", "amount_refunded", "status", "duplicate_of")),
+        "refunds": _billed(customer.get("refunds"), settings.max_items, ("id", "purchase_id", "status", "reason")),
         "promo_codes": promo_codes(customer.get("promo_codes"), settings.max_items),
     }
     has_data = any(panel[key] for key in ("plan", "subscription", "purchases", "refunds", "promo_codes"))
     return {**panel, "state": "ok" if has_data else "empty"}
+
+
+def _billed(value: Any, limit: int, extra: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Purchases or refunds as the billing system lists them: amounts are integer minor units there.
+
+    Each item keeps ``amount`` in major units (the panel's data shape, shared with the helpdesk source) and
+    ``amount_minor`` as sent, which is what actions compute with.
+    """
+    if not isinstance(value, list):
+        return []
+    found = []
+    for entry in value[:limit]:
+        if not isinstance(entry, dict):
+            continue
+        item = {key: entry.get(key) for key in ("title", "kind", "currency", "date", *extra)
+                if entry.get(key) not in (None, "")}
+        amount, currency = entry.get("amount"), str(entry.get("currency") or "EUR").upper()
+        if isinstance(amount, int) and not isinstance(amount, bool):
+            item["amount_minor"], item["currency"] = amount, currency
+            item["amount"] = float(to_major(amount, currency))
+        found.append(item)
+    return found

@@ -98,7 +98,7 @@ def promo_codes(value: Any, limit: int) -> list[dict[str, Any]]:
     codes = []
     for entry in value:
         if isinstance(entry, dict) and entry.get("code"):
-            codes.append({key: entry[key] for key in ("code", "status", "discount") if entry.get(key)})
+            codes.append({key: entry[key] for key in ("code", "status", "discount", "campaign") if entry.get(key)})
         elif isinstance(entry, str | int) and str(entry).strip():
             codes.append({"code": str(entry).strip()})
     return codes[:limit]

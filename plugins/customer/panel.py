@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# Currencies without minor units: amounts are sent to the page in minor units ({"money": 999, "currency"}).
-ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF",
-                "XOF", "XPF"}
+from plugins.customer.money import from_float
+
 SUBSCRIPTION_TONES = {"active": "green", "past_due": "red"}
 
 
@@ -20,11 +19,14 @@ def _label(prefix: str, value: str) -> dict[str, Any]:
 
 
 def _money(item: dict[str, Any]) -> dict[str, Any] | None:
-    amount = item.get("amount")
-    if not isinstance(amount, int | float):
-        return None
+    """Amounts go to the page in minor units (``{"money": 999, "currency"}``)."""
     currency = str(item.get("currency") or "EUR").upper()
-    return {"money": round(amount * (1 if currency in ZERO_DECIMAL else 100)), "currency": currency}
+    if isinstance(item.get("amount_minor"), int):
+        return {"money": item["amount_minor"], "currency": currency}
+    amount = item.get("amount")
+    if not isinstance(amount, int | float) or isinstance(amount, bool):
+        return None
+    return {"money": from_float(float(amount), currency), "currency": currency}
 
 
 def blocks(data: dict[str, Any]) -> dict[str, Any]:

@@ -292,3 +292,61 @@ def delete_group(group_id: int) -> Any:
             raise record_not_found()
         group["deleted"] = True
     return Response(status=204)
+
+
+# -- group memberships ----------------------------------------------------------------------------------
+# An agent belongs to its default group, plus any membership created through the API. Memberships are derived
+# from the users on every read (the seed never stores them), so the two can never disagree.
+def _memberships() -> list[dict[str, Any]]:
+    s = state()
+    found = []
+    for user in s.users.values():
+        if user["role"] in ("agent", "admin") and user.get("default_group_id") in s.groups:
+            found.append({"id": user["id"] * 1000 + 1, "user_id": user["id"], "group_id": user["default_group_id"],
+                          "default": True, "created_at": user["created_at"], "updated_at": user["updated_at"]})
+    found.extend(s.extra_memberships)
+    return found
+
+
+def _membership_view(item: dict[str, Any]) -> dict[str, Any]:
+    return {**item, "url": f"{base()}/api/v2/group_memberships/{item['id']}.json"}
+
+
+@api_route(bp, "/group_memberships")
+def list_group_memberships() -> Any:
+    """Memberships, filtered by `user_id` and/or `group_id` query parameters."""
+    s = state()
+    user_id, group_id = request.args.get("user_id", type=int), request.args.get("group_id", type=int)
+    with s.lock:
+        found = [item for item in _memberships() if (user_id is None or item["user_id"] == user_id)
+                 and (group_id is None or item["group_id"] == group_id)]
+        return jsonify(paginate(found, "group_memberships", _membership_view))
+
+
+@api_route(bp, "/users/<int:user_id>/group_memberships")
+def user_group_memberships(user_id: int) -> Any:
+    """One agent's memberships."""
+    s = state()
+    with s.lock:
+        s._get(s.users, user_id)
+        found = [item for item in _memberships() if item["user_id"] == user_id]
+        return jsonify(paginate(found, "group_memberships", _membership_view))
+
+
+@api_route(bp, "/group_memberships", methods=["POST"])
+def create_group_membership() -> Any:
+    """Put an agent in a group (`{"group_membership": {"user_id", "group_id"}}`)."""
+    s = state()
+    data = member(json_body(), "group_membership")
+    with s.lock:
+        user = s._get(s.users, data.get("user_id"))
+        group = s._get(s.groups, data.get("group_id"))
+        if user["role"] not in ("agent", "admin"):
+            raise invalid_request("only agents can be members of groups")
+        if any(item["user_id"] == user["id"] and item["group_id"] == group["id"] for item in _memberships()):
+            raise invalid_request("the agent is already a member of this group")
+        stamp = user["updated_at"]
+        item = {"id": user["id"] * 1000 + 2 + len(s.extra_memberships), "user_id": user["id"], "group_id": group["id"],
+                "default": False, "created_at": stamp, "updated_at": stamp}
+        s.extra_memberships.append(item)
+        return _created({"group_membership": _membership_view(item)})

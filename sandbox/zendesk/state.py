@@ -92,6 +92,8 @@ class HelpdeskState(TicketsMixin, PeopleMixin, SearchMixin, EventsMixin, Automat
             self.ticket_forms, self.brands = {}, {}
             self.apps, self.installations, self.uploads, self.app_jobs = {}, {}, {}, {}
             self.idempotency, self.metric_ids = {}, {}
+            # Group memberships beyond each agent's default group (api_people derives those).
+            self.extra_memberships: list[dict[str, Any]] = []
             self.job_statuses.clear()
             self.limiter = RollingWindowLimiter(int(self.options["rate_limit"]))
             self.incremental_limiter = RollingWindowLimiter(int(self.options["incremental_rate_limit"]))
