@@ -155,7 +155,8 @@ def note(action: CustomerAction, locale: str | None) -> str:
     values = _values(action, locale)
     if action.state == "declined":
         return texts["declined"].format(what=summary(action, locale), **values)
-    values["when"] = texts[f"when.{action.option or 'now'}"]
+    if action.kind == "cancel_subscription":
+        values["when"] = texts[f"when.{action.option or 'now'}"]
     line = texts[action.kind].format(**values)
     if action.approver_name or action.approver_slack_id:
         line += texts["approved"].format(**values)

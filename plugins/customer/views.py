@@ -22,13 +22,12 @@ from app.api import (
     context_for,
     current_account,
     current_agent,
+    db_session,
     insert_for,
     json_body,
     json_error,
-    read_connection,
     request_context,
     require_sidebar_session,
-    transaction,
 )
 from plugins.customer import checks
 from plugins.customer.models import OPEN_STATES, REQUESTED, CustomerAction
@@ -65,9 +64,10 @@ def billing_panel(ticket_id: int) -> Any:
     settings = _settings()
     if settings.source != "billing":
         return json_error(404, "the customer panel does not read a billing system")
+    actions = _ticket_actions(ticket_id)
+    _release()
     data = from_billing(current_account().id, ticket.requester_email, settings)
     shown = blocks(data)
-    actions = _ticket_actions(ticket_id)
     shown["blocks"] = [*shown.get("blocks", []), *action_blocks(data, ticket, settings),
                        *history(actions)]
     answer: dict[str, Any] = {**shown, "data": data}
@@ -77,10 +77,15 @@ def billing_panel(ticket_id: int) -> Any:
 
 
 def _ticket_actions(ticket_id: int) -> list[CustomerAction]:
-    with transaction() as session:
-        return list(session.scalars(sa.select(CustomerAction).where(
-            CustomerAction.account_id == current_account().id, CustomerAction.ticket_id == ticket_id
-        ).order_by(CustomerAction.id.desc()).limit(10)))
+    return list(db_session().scalars(sa.select(CustomerAction).where(
+        CustomerAction.account_id == current_account().id, CustomerAction.ticket_id == ticket_id
+    ).order_by(CustomerAction.id.desc()).limit(10)))
+
+
+def _release() -> None:
+    """End the request's transaction before a call over HTTP or a wait: on SQLite an open transaction holds
+    the database's write lock, which the worker needs meanwhile. (Objects read stay loaded.)"""
+    db_session().commit()
 
 
 class _Refused(Exception):
@@ -107,6 +112,7 @@ def _ticket_and_plan(body: dict[str, Any]) -> tuple[SidebarTicket, checks.Planne
                                        "closed tickets", field="ticket_id"))
     if not ticket.requester_email:
         raise _Refused(json_error(409, "the ticket's requester has no e-mail to find them in billing by"))
+    _release()
     data = from_billing(current_account().id, ticket.requester_email, settings)
     if data.get("state") == "error":
         raise _Refused(json_error(503, "the billing system is not answering right now; try again in a moment"))
@@ -156,36 +162,37 @@ def create_action() -> Any:
               "agent_id": agent.id, "purchase_id": planned.purchase_id, "purchase_title": planned.purchase_title,
               "amount": planned.amount, "currency": planned.currency, "reason": planned.reason,
               "option": planned.option}
-    with transaction() as session:
-        ctx = context_for("customer", account, session)
-        inserted = cast(sa.CursorResult[Any], session.execute(insert_for(session, CustomerAction).values(
-            account_id=account.id, request_id=request_id, state=REQUESTED, agent_groups=[], result={},
-            reserved=False, requested_at=ctx.now(),
-            requester_locale=str(requester.get("locale") or "")[:16] or None, **values,
-        ).on_conflict_do_nothing())).rowcount
-        action = session.scalars(sa.select(CustomerAction).where(
-            CustomerAction.account_id == account.id, CustomerAction.request_id == request_id)).one()
-        if inserted:
-            from plugins.customer.jobs import enqueue_decide
+    session = db_session()
+    ctx = context_for("customer", account, session)
+    inserted = cast(sa.CursorResult[Any], session.execute(insert_for(session, CustomerAction).values(
+        account_id=account.id, request_id=request_id, state=REQUESTED, agent_groups=[], result={},
+        reserved=False, requested_at=ctx.now(),
+        requester_locale=str(requester.get("locale") or "")[:16] or None, **values,
+    ).on_conflict_do_nothing())).rowcount
+    action = session.scalars(sa.select(CustomerAction).where(
+        CustomerAction.account_id == account.id, CustomerAction.request_id == request_id)).one()
+    if inserted:
+        from plugins.customer.jobs import enqueue_decide
 
-            enqueue_decide(ctx, action)
-        elif any(getattr(action, name) != value for name, value in values.items()):
-            return json_error(409, "this request_id was already used for another action", field="request_id")
+        enqueue_decide(ctx, action)
+    elif any(getattr(action, name) != value for name, value in values.items()):
+        return json_error(409, "this request_id was already used for another action", field="request_id")
+    _release()
     return _outcome(_wait(action.id, settings.answer_wait_seconds), settings)
 
 
 def _wait(action_id: int, seconds: float) -> CustomerAction:
-    """The action once the worker has decided (and, if allowed, done) it, or as it is after ``seconds``."""
+    """The action once the worker has decided (and, if allowed, done) it, or as it is after ``seconds``.
+
+    Each look is a short transaction of its own, so the worker can write in between."""
     deadline = time.monotonic() + seconds
-    table = CustomerAction.__table__
+    session = db_session()
     while True:
-        with read_connection() as connection:
-            state = connection.execute(sa.select(table.c.state).where(table.c.id == action_id)).scalar_one()
-        if state not in (REQUESTED, "approved") or time.monotonic() >= deadline:
-            break
+        action = session.get_one(CustomerAction, action_id, populate_existing=True)
+        session.commit()
+        if action.state not in (REQUESTED, "approved") or time.monotonic() >= deadline:
+            return action
         time.sleep(0.1)
-    with transaction() as session:
-        return session.get_one(CustomerAction, action_id)
 
 
 def _outcome(action: CustomerAction, settings: CustomerSettings) -> Any:
@@ -213,9 +220,8 @@ def show_action(action_id: int) -> Any:
 
     if not 0 < action_id < MAX_TICKET_ID:
         return json_error(404, "no such action")
-    with transaction() as session:
-        action = session.scalar(sa.select(CustomerAction).where(
-            CustomerAction.account_id == current_account().id, CustomerAction.id == action_id))
-        if action is None:
-            return json_error(404, "no such action")
-        return {"action": action_view(action)}
+    action = db_session().scalar(sa.select(CustomerAction).where(
+        CustomerAction.account_id == current_account().id, CustomerAction.id == action_id))
+    if action is None:
+        return json_error(404, "no such action")
+    return {"action": action_view(action)}

@@ -21,6 +21,7 @@ DEFAULT_CHANNELS = [
     ("C05FEATURES", "feature-requests"),
     ("C06NEWS", "breaking-news"),
     ("C07TIER2", "tier-2"),
+    ("C08APPROVALS", "billing-approvals"),
 ]
 
 

@@ -44,11 +44,13 @@ def billing() -> Iterator[Billing]:
     state = BillingState(secret=BILLING_SECRET)
     state.add(sample_customer("ada@viewers.example"))
     state.add({"email": "partner@studio-aurora.example", "plan": {"name": "Partner Pro"},
-               "subscription": {"status": "active", "renews_at": "2026-12-01"},
-               "purchases": [{"kind": "ppv", "title": "Champions League final", "amount": 9.99,
-                              "currency": "EUR", "date": "2026-11-20"}],
-               "refunds": [{"title": "Champions League final", "amount": 9.99, "currency": "EUR",
-                            "date": "2026-11-21", "status": "completed", "reason": "stream interrupted"}],
+               "subscription": {"id": "sub_partner", "status": "active", "renews_at": "2026-12-01"},
+               "purchases": [{"id": "pur_final", "kind": "ppv", "title": "Champions League final", "amount": 999,
+                              "currency": "EUR", "date": "2026-11-20", "amount_refunded": 999,
+                              "status": "refunded"}],
+               "refunds": [{"id": "re_final", "purchase_id": "pur_final", "title": "Champions League final",
+                            "amount": 999, "currency": "EUR", "date": "2026-11-21", "status": "completed",
+                            "reason": "stream interrupted"}],
                "promo_codes": [{"code": "PPVFREE", "discount": "1 event", "status": "active"}]})
     server = ServerThread(create_app(state)).start()
     yield Billing(state, server.url)

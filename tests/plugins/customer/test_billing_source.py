@@ -48,7 +48,9 @@ def test_the_billing_answer_is_rendered_as_blocks(billing_settings, billing, cli
     client.get("/sidebar/api/tickets/42", headers=bearer(sidebar_session))
     answer = client.get("/sidebar/api/customer/tickets/42", headers=bearer(sidebar_session)).get_json()
     types = [(block["type"], block.get("name")) for block in answer["blocks"]]
-    assert types == [("facts", None), ("list", "purchases"), ("list", "refunds"), ("badges", "promo-codes")]
+    # The customer's record, then what an agent can do (the purchase is refunded already: no refund form).
+    assert types == [("facts", None), ("list", "purchases"), ("list", "refunds"), ("badges", "promo-codes"),
+                     ("form", "cancel-subscription"), ("form", "promo-code")]
     [purchase] = answer["blocks"][1]["items"]
     assert purchase["aside"] == {"money": 999, "currency": "EUR"}
 
@@ -58,11 +60,14 @@ def test_partner_panel_comes_from_the_billing_system(billing_settings, billing, 
     panel = open_ticket(client, app, account_id, sidebar_session, "Partner@Studio-Aurora.example")
     assert panel == {
         "source": "billing", "plan": "Partner Pro",
-        "subscription": {"status": "active", "renews_at": "2026-12-01"},
-        "purchases": [{"title": "Champions League final", "kind": "ppv", "amount": 9.99, "currency": "EUR",
-                       "date": "2026-11-20"}],
-        "refunds": [{"title": "Champions League final", "amount": 9.99, "currency": "EUR",
-                     "date": "2026-11-21", "status": "completed", "reason": "stream interrupted"}],
+        "subscription": {"id": "sub_partner", "status": "active", "renews_at": "2026-12-01",
+                         "current_period_end": "2026-12-01", "cancel_at_period_end": False},
+        "purchases": [{"id": "pur_final", "title": "Champions League final", "kind": "ppv", "amount": 9.99,
+                       "amount_minor": 999, "currency": "EUR", "date": "2026-11-20", "amount_refunded": 999,
+                       "status": "refunded"}],
+        "refunds": [{"id": "re_final", "purchase_id": "pur_final", "title": "Champions League final",
+                     "amount": 9.99, "amount_minor": 999, "currency": "EUR", "date": "2026-11-21",
+                     "status": "completed", "reason": "stream interrupted"}],
         "promo_codes": [{"code": "PPVFREE", "status": "active", "discount": "1 event"}],
         "state": "ok"}
 
