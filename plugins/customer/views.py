@@ -22,6 +22,7 @@ from app.api import (
     context_for,
     current_account,
     current_agent,
+    current_time,
     db_session,
     insert_for,
     json_body,
@@ -53,7 +54,7 @@ def billing_panel(ticket_id: int) -> Any:
     """Sidebar session: ``{"blocks", "empty", "data"}`` from the billing system for the ticket's requester,
     with the actions the agent may ask for and this ticket's actions so far (``refresh_seconds`` while one is
     still open)."""
-    from plugins.customer.billing import from_billing
+    from plugins.customer.billing import cache, from_billing
     from plugins.customer.offers import action_blocks, history
 
     if not 0 < ticket_id < MAX_TICKET_ID:
@@ -66,6 +67,9 @@ def billing_panel(ticket_id: int) -> Any:
         return json_error(404, "the customer panel does not read a billing system")
     actions = _ticket_actions(ticket_id)
     _release()
+    if ticket.requester_email and _changed_lately(actions, settings):
+        # The worker that made the change cleared its own process's cache, not this one's.
+        cache.forget(current_account().id, ticket.requester_email)
     data = from_billing(current_account().id, ticket.requester_email, settings)
     shown = blocks(data)
     shown["blocks"] = [*shown.get("blocks", []), *action_blocks(data, ticket, settings),
@@ -80,6 +84,15 @@ def _ticket_actions(ticket_id: int) -> list[CustomerAction]:
     return list(db_session().scalars(sa.select(CustomerAction).where(
         CustomerAction.account_id == current_account().id, CustomerAction.ticket_id == ticket_id
     ).order_by(CustomerAction.id.desc()).limit(10)))
+
+
+def _changed_lately(actions: list[CustomerAction], settings: CustomerSettings) -> bool:
+    """Whether an action of this ticket is open or ended since a cached billing answer may have been kept."""
+    if not actions:
+        return False
+    now = current_time()
+    return any(action.state in OPEN_STATES or (action.finished_at is not None and (
+        now - action.finished_at).total_seconds() <= settings.billing_cache_seconds) for action in actions)
 
 
 def _release() -> None:
