@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from ..server import ServerThread
-from .app import DEFAULT_SECRET, BillingState, create_app, seed_from_helpdesk
+from .app import create_app
+from .seed import seed_from_helpdesk
+from .state import DEFAULT_SECRET, BillingState
 
 
 @click.command()

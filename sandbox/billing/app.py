@@ -1,136 +1,199 @@
-"""The billing emulator's state and Flask app."""
+"""The billing emulator's Flask app: reads, Stripe-like writes with idempotency keys, faults and a ledger."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import random
-import threading
+import copy
+import json
 import time
-from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
-DEFAULT_SECRET = "billing-sandbox-secret"
-PLANS = (("Basic", 7.99), ("Standard", 12.99), ("Premium", 17.99), ("Partner Pro", 249.0))
-STATUSES = ("active", "active", "active", "trialing", "past_due", "cancelled")
-EVENTS = ("Champions League final", "Tour de France stage 12", "Jazz at the Opera House", "Derby di Milano",
-          "World Boxing Night", "Berlin Marathon live", "Festival de Cannes opening", "NBA Paris Game")
-CODES = (("WELCOME10", "10%"), ("SPRING25", "25%"), ("PPVFREE", "1 event"), ("LOYAL3", "3 months -20%"))
+from .errors import API, IDEMPOTENCY, BillingError, invalid
+from .seed import sample_customer, seed_customers, seed_from_helpdesk
+from .state import DEFAULT_SECRET, BillingState
+from .writes import (
+    cancel_subscription,
+    issue_promo_code,
+    parse_cancel,
+    parse_promo_code,
+    parse_refund,
+    refund,
+    unknown_customer,
+)
 
+__all__ = ["DEFAULT_SECRET", "BillingState", "create_app", "sample_customer", "seed_customers",
+           "seed_from_helpdesk"]
 
-class BillingState:
-    """Customers by e-mail, the secret header, faults and call counts; thread-safe."""
-
-    def __init__(self, *, secret: str = DEFAULT_SECRET, header: str = "Authorization",
-                 customers: dict[str, dict[str, Any]] | None = None) -> None:
-        self.lock = threading.Lock()
-        self.secret = secret
-        self.header = header
-        self.customers: dict[str, dict[str, Any]] = {k.lower(): v for k, v in (customers or {}).items()}
-        self.latency_ms = 0
-        self.error_status: int | None = None
-        self.calls: Counter[str] = Counter()
-
-    def add(self, customer: dict[str, Any]) -> None:
-        with self.lock:
-            self.customers[str(customer["email"]).lower()] = customer
-
-    def authorised(self, value: str | None) -> bool:
-        expected = self.secret if self.header.lower() != "authorization" else f"Bearer {self.secret}"
-        return value is not None and hmac.compare_digest(value, expected)
-
-
-def sample_customer(email: str, today: date | None = None) -> dict[str, Any]:
-    """A deterministic customer for an e-mail: same e-mail, same plan, purchases and codes."""
-    rng = random.Random(hashlib.sha256(email.lower().encode()).hexdigest())
-    today = today or datetime.now(UTC).date()
-    plan, price = PLANS[3] if email.split("@")[-1] in _PARTNER_DOMAINS else rng.choice(PLANS[:3])
-    status = "active" if plan == "Partner Pro" else rng.choice(STATUSES)
-    purchases = [{"kind": "ppv", "title": rng.choice(EVENTS), "amount": rng.choice((4.99, 9.99, 14.99)),
-                  "currency": "EUR", "date": (today - timedelta(days=rng.randint(1, 40))).isoformat()}
-                 for _ in range(rng.randint(0, 3))]
-    purchases.append({"kind": "subscription", "title": f"{plan} monthly", "amount": price, "currency": "EUR",
-                      "date": (today - timedelta(days=rng.randint(1, 28))).isoformat()})
-    purchases.sort(key=lambda item: item["date"], reverse=True)
-    refunds = [{"title": purchase["title"], "amount": purchase["amount"], "currency": "EUR",
-                "date": purchase["date"], "status": rng.choice(("completed", "pending")),
-                "reason": rng.choice(("stream interrupted", "double charge", "event postponed"))}
-               for purchase in purchases if purchase["kind"] == "ppv" and rng.random() < 0.3]
-    codes = [{"code": code, "discount": discount, "status": rng.choice(("active", "redeemed"))}
-             for code, discount in rng.sample(CODES, rng.randint(0, 2))]
-    renews = today + timedelta(days=rng.randint(1, 30)) if status in ("active", "trialing") else None
-    return {
-        "email": email.lower(),
-        "plan": {"name": plan, "price": price, "currency": "EUR", "interval": "month"},
-        "subscription": {"status": status, "renews_at": renews.isoformat() if renews else None},
-        "purchases": purchases, "refunds": refunds, "promo_codes": codes,
-    }
-
-
-_PARTNER_DOMAINS = frozenset({"studio-aurora.example", "kinonord.example", "cinesol.example",
-                              "lumiere-live.example"})
-
-
-def seed_customers(state: BillingState, emails: list[str]) -> int:
-    """Give every e-mail a sample customer; returns how many."""
-    for email in emails:
-        state.add(sample_customer(email))
-    return len(emails)
-
-
-def seed_from_helpdesk(state: BillingState, helpdesk: Any) -> int:
-    """Sample customers for every end user of a helpdesk emulator state (agents are not customers)."""
-    with helpdesk.lock:
-        emails = [user["email"] for user in helpdesk.users.values()
-                  if user.get("role") == "end-user" and user.get("email")]
-    return seed_customers(state, emails)
+MAX_KEY_LENGTH = 255
+Answer = tuple[int, dict[str, Any]]
 
 
 def create_app(state: BillingState | None = None) -> Flask:
     """The billing emulator; its state is `app.extensions["billing"]`."""
-    state = state or BillingState()
+    billing = state or BillingState()
     app = Flask(__name__)
-    app.extensions["billing"] = state
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.extensions["billing"] = billing
+
+    @app.errorhandler(BillingError)
+    def billing_error(error: BillingError) -> Any:
+        return jsonify(error.body()), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        status = error.code or 500
+        code = (error.name or "error").lower().replace(" ", "_")
+        message = f"{error.name} ({request.method} {request.path})."
+        return jsonify(BillingError(status, code, message).body()), status
+
+    def gate(endpoint: str, *, latency: bool) -> None:
+        """Count the call, apply latency and a forced error status, check the secret."""
+        billing.count(billing.calls, endpoint)
+        if latency and billing.latency_ms:
+            time.sleep(billing.latency_ms / 1000)
+        status = billing.error_status
+        if status:
+            code = "service_unavailable" if status == 503 else "api_error"
+            raise BillingError(status, code, "The billing system failed; try again later.", type=API)
+        if not billing.authorised(request.headers.get(billing.header)):
+            raise BillingError(401, "unauthorized", f"Send the secret in the {billing.header} header.")
+
+    def idempotency_key() -> str | None:
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return None
+        if not key.strip() or len(key) > MAX_KEY_LENGTH:
+            raise invalid(None, f"The Idempotency-Key header must be 1 to {MAX_KEY_LENGTH} characters.")
+        return key
+
+    def in_use() -> BillingError:
+        return BillingError(409, "idempotency_key_in_use", "A request with this Idempotency-Key is still being"
+                            " performed; retry it in a moment.", type=IDEMPOTENCY)
+
+    def write(endpoint: str, email: str, parse: Callable[[Any], Any],
+              perform: Callable[[str, Any, str | None], dict[str, Any]], status: int) -> Any:
+        """The order matters: refusals that leave no trace, then the key, then the change, then faults after it."""
+        gate(endpoint, latency=False)
+        key = idempotency_key()
+        draw = billing.draw()
+        if draw.error:
+            billing.count(billing.events, "injected_error")
+            raise BillingError(503, "service_unavailable", "The billing system is briefly unavailable;"
+                               " nothing was done. Try again.", type=API)
+        if draw.conflict:
+            billing.count(billing.events, "injected_conflict")
+            raise in_use()
+        body = request.get_json(force=True, silent=True)
+        params = parse(body)
+        headers = {"Idempotency-Key": key} if key is not None else {}
+        answer: Answer | None = None
+        if key is not None:
+            outcome = billing.idempotency.begin(key, fingerprint(email, body))
+            if outcome.kind == "reused":
+                raise BillingError(400, "idempotency_key_reused", "This Idempotency-Key was already used with"
+                                   " another request; use a new key for a new request.", type=IDEMPOTENCY)
+            if outcome.kind == "in_use":
+                raise in_use()
+            if outcome.kind == "replay" and outcome.body is not None:
+                billing.count(billing.events, "replayed")
+                headers["Idempotent-Replayed"] = "true"
+                answer = (outcome.status, outcome.body)
+        if answer is None:
+            answer = performed(email, key, params, perform, status)
+        if draw.hold_ms:
+            # The work is done and its answer kept under the key; only the client never hears it in time.
+            billing.count(billing.events, "injected_timeout")
+            time.sleep(draw.hold_ms / 1000)
+        return jsonify(answer[1]), answer[0], headers
+
+    def performed(email: str, key: str | None, params: Any,
+                  perform: Callable[[str, Any, str | None], dict[str, Any]], status: int) -> Answer:
+        try:
+            if billing.latency_ms:
+                time.sleep(billing.latency_ms / 1000)
+            answer: Answer = (status, perform(email, params, key))
+        except BillingError as error:
+            answer = (error.status, error.body())
+        except BaseException:
+            if key is not None:
+                billing.idempotency.release(key)
+            raise
+        if key is not None:
+            billing.idempotency.finish(key, *answer)
+        return answer
+
+    def fingerprint(email: str, body: Any) -> str:
+        path = request.path.replace(email, email.lower())
+        return f"{request.method} {path} {json.dumps(body, sort_keys=True, separators=(',', ':'))}"
 
     @app.get("/customers/<path:email>")
     def customer(email: str) -> Any:
-        """One customer by e-mail; needs the secret header."""
-        state.calls["customers"] += 1
-        if state.latency_ms:
-            time.sleep(state.latency_ms / 1000)
-        if state.error_status:
-            return jsonify({"error": "unavailable"}), state.error_status
-        if not state.authorised(request.headers.get(state.header)):
-            return jsonify({"error": "unauthorized", "message": f"send the {state.header} header"}), 401
-        with state.lock:
-            found = state.customers.get(email.lower())
+        """One customer by e-mail."""
+        gate("customers", latency=True)
+        found = billing.customer(email)
         if found is None:
-            return jsonify({"error": "not_found", "message": f"no customer {email}"}), 404
+            raise unknown_customer(email)
         return jsonify({"customer": found})
+
+    @app.post("/customers/<path:email>/refunds")
+    def create_refund(email: str) -> Any:
+        return write("refunds", email, parse_refund,
+                     lambda who, params, key: {"refund": refund(billing, who, params, key)}, 201)
+
+    @app.post("/customers/<path:email>/subscription/cancel")
+    def cancel(email: str) -> Any:
+        return write("subscription_cancel", email, parse_cancel,
+                     lambda who, at, key: {"subscription": cancel_subscription(billing, who, at, key)}, 200)
+
+    @app.post("/customers/<path:email>/promo_codes")
+    def create_promo_code(email: str) -> Any:
+        def perform(who: str, params: tuple[str, dict[str, str]], key: str | None) -> dict[str, Any]:
+            campaign, metadata = params
+            return {"promo_code": issue_promo_code(billing, who, campaign, metadata, key)}
+
+        return write("promo_codes", email, parse_promo_code, perform, 201)
+
+    @app.get("/campaigns")
+    def campaigns() -> Any:
+        gate("campaigns", latency=True)
+        return jsonify({"campaigns": [{"id": c["id"], "name": c["name"], "discount": c["discount"]}
+                                      for c in billing.campaigns.values()]})
+
+    # Test controls: unmetered, no secret.
 
     @app.post("/__billing/customers")
     def add_customer() -> Any:
-        """Add or replace a customer (`{"email": ..., ...}`); unmetered."""
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict) or not body.get("email"):
-            return jsonify({"error": "a customer object with an email is required"}), 400
-        state.add(body)
-        return jsonify({"customer": body}), 201
+        """Add or replace a customer (`{"email": ..., ...}`); missing ids and totals are filled in."""
+        body = request.get_json(force=True, silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("email"), str) or not body["email"]:
+            raise invalid("email", "Send a customer object with an email.")
+        return jsonify({"customer": billing.add(body)}), 201
 
-    @app.post("/__billing/faults")
+    @app.route("/__billing/faults", methods=["GET", "POST"])
     def faults() -> Any:
-        """`{"latency_ms": 1500, "error_status": 503}`; `{}` clears."""
-        body = request.get_json(silent=True) or {}
-        state.latency_ms = int(body.get("latency_ms") or 0)
-        state.error_status = int(body["error_status"]) if body.get("error_status") else None
-        return jsonify({"latency_ms": state.latency_ms, "error_status": state.error_status})
+        """POST replaces every fault setting (`{}` clears); GET shows them."""
+        if request.method == "POST":
+            body = request.get_json(force=True, silent=True) if request.get_data() else {}
+            return jsonify(billing.set_faults(body))
+        return jsonify(asdict(billing.faults))
+
+    @app.get("/__billing/ledger")
+    def ledger() -> Response:
+        """Every write made through the API, with its metadata and idempotency key."""
+        with billing.lock:
+            return jsonify(copy.deepcopy(billing.ledger))
 
     @app.get("/__billing/stats")
     def stats() -> Response:
-        """Calls served so far."""
-        return jsonify(dict(state.calls))
+        """Calls per endpoint, replays, injected faults, idempotency keys kept."""
+        events = billing.events
+        return jsonify({"calls": dict(billing.calls), "replayed": events["replayed"],
+                        "injected": {"error": events["injected_error"], "conflict": events["injected_conflict"],
+                                     "timeout": events["injected_timeout"]},
+                        "idempotency_keys": len(billing.idempotency)})
 
     return app
