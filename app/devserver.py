@@ -1,20 +1,23 @@
 """``make run``: Deskmate in one process (web + one embedded worker), on SQLite by default.
 
 With no helpdesk credentials in the environment (``DESKMATE_ZENDESK_SUBDOMAIN`` unset) it first starts the
-bundled helpdesk and Slack sandbox in a child process (``python -m sandbox serve --seed``), points Deskmate's
-account at it and subscribes Deskmate to its ticket events, so that a newcomer sees everything work. The
+bundled helpdesk, Slack and billing sandbox in a child process (``python -m sandbox serve --seed``), points
+Deskmate's account at it, subscribes Deskmate to its ticket events and, unless plugin settings come from
+elsewhere, points the customer panel at the billing emulator, so that a newcomer sees everything work. The
 production service never imports the sandbox; this runner only starts it as a separate program.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -23,6 +26,8 @@ HOST = os.environ.get("DESKMATE_HOST", "127.0.0.1")
 PORT = int(os.environ.get("DESKMATE_PORT", "5000"))
 SANDBOX_HELPDESK_PORT = 5101
 SANDBOX_SLACK_PORT = 5102
+SANDBOX_BILLING_PORT = 5103
+SANDBOX_BILLING_AUTHORIZATION = "Bearer billing-sandbox-secret"
 
 
 def _wait_until_up(url: str, seconds: float = 30.0) -> None:
@@ -43,6 +48,7 @@ def start_sandbox() -> dict[str, str]:
     command = [
         sys.executable, "-m", "sandbox", "serve", "--seed",
         "--zendesk-port", str(SANDBOX_HELPDESK_PORT), "--slack-port", str(SANDBOX_SLACK_PORT),
+        "--billing-port", str(SANDBOX_BILLING_PORT),
         "--webhook-url", f"{public}/webhooks/zendesk", "--webhook-secret", webhook_secret,
         "--interactivity-url", f"{public}/slack/interactions",
         "--sidebar-url", f"{public}/sidebar/", "--widget-url", f"{public}/news/widget.js",
@@ -52,7 +58,9 @@ def start_sandbox() -> dict[str, str]:
     helpdesk = f"http://127.0.0.1:{SANDBOX_HELPDESK_PORT}"
     _wait_until_up(helpdesk + "/__sandbox/state")
     _wait_until_up(f"http://127.0.0.1:{SANDBOX_SLACK_PORT}/__sandbox/messages")
+    _wait_until_up(f"http://127.0.0.1:{SANDBOX_BILLING_PORT}/__billing/stats")
     return {
+        **billing_plugin_settings(os.environ),
         "DESKMATE_ZENDESK_SUBDOMAIN": "sandbox",
         "DESKMATE_ZENDESK_ACCOUNT_ID": "1",
         "DESKMATE_ZENDESK_BASE_URL": helpdesk,
@@ -64,6 +72,26 @@ def start_sandbox() -> dict[str, str]:
         "DESKMATE_SLACK_BASE_URL": f"http://127.0.0.1:{SANDBOX_SLACK_PORT}/api/",
         "DESKMATE_PUBLIC_URL": public,
     }
+
+
+def billing_plugin_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """``DESKMATE_PLUGIN_SETTINGS`` pointing the customer plugin at the billing emulator, or nothing.
+
+    Nothing when plugin settings already come from the environment or a config file: this variable would
+    replace them whole, not add to them. Nothing either when ``DESKMATE_PLUGINS`` leaves the customer plugin
+    out, since settings for a plugin that is not enabled stop Deskmate at start-up.
+    """
+    if environ.get("DESKMATE_PLUGIN_SETTINGS") or environ.get("DESKMATE_CONFIG_FILE"):
+        return {}
+    plugins = environ.get("DESKMATE_PLUGINS")
+    if plugins is not None and "customer" not in [name.strip() for name in plugins.split(",")]:
+        return {}
+    customer = {
+        "source": "billing",
+        "billing_url_template": f"http://127.0.0.1:{SANDBOX_BILLING_PORT}/customers/{{email}}",
+        "billing_secret": SANDBOX_BILLING_AUTHORIZATION,
+    }
+    return {"DESKMATE_PLUGIN_SETTINGS": json.dumps({"customer": customer})}
 
 
 def _stop(process: subprocess.Popen[Any]) -> None:
@@ -111,7 +139,9 @@ def main() -> None:
             f"  agent workspace:   http://127.0.0.1:{SANDBOX_HELPDESK_PORT}/agent/",
             f"  Slack channel:     http://127.0.0.1:{SANDBOX_SLACK_PORT}/__sandbox/channel/premium-partners",
             f"  help center:       http://127.0.0.1:{SANDBOX_HELPDESK_PORT}/hc/",
-            "  (sandbox helpdesk and Slack; set DESKMATE_ZENDESK_* to use a real account)",
+            f"  billing API:       http://127.0.0.1:{SANDBOX_BILLING_PORT}/customers/<email>"
+            f"  (Authorization: {SANDBOX_BILLING_AUTHORIZATION}; faults and ledger under /__billing/)",
+            "  (sandbox helpdesk, Slack and billing; set DESKMATE_ZENDESK_* to use a real account)",
         ]
     print("\n".join(lines) + "\n", flush=True)
     run_simple(HOST, PORT, app, threaded=True, use_reloader=False)

@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from .billing import BillingState, seed_from_helpdesk
+from .billing import create_app as create_billing_app
 from .seed import seed_facts, seed_helpdesk, seed_slack
 from .server import ServerThread
 from .slack import SlackState
@@ -35,13 +37,15 @@ TICKET_EVENTS = [
 
 @click.group()
 def main() -> None:
-    """Deskmate's Zendesk and Slack emulators."""
+    """Deskmate's Zendesk, Slack and billing emulators."""
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--zendesk-port", default=5101, show_default=True, type=int)
 @click.option("--slack-port", default=5102, show_default=True, type=int)
+@click.option("--billing-port", default=5103, show_default=True, type=int,
+              help="The billing emulator, with a customer for every seeded end user; 0 disables it.")
 @click.option("--seed/--no-seed", default=False, help="Load the sample account (orgs, agents, ~300 tickets).")
 @click.option(
     "--rate-limit", default=700, show_default=True, type=int, help="Helpdesk API requests per minute."
@@ -64,6 +68,7 @@ def serve(
     host: str,
     zendesk_port: int,
     slack_port: int,
+    billing_port: int,
     seed: bool,
     rate_limit: int,
     webhook_url: str | None,
@@ -75,7 +80,7 @@ def serve(
     slack_post_burst: int,
     widget_url: str,
 ) -> None:
-    """Serve both emulators until interrupted, and print the URLs to open."""
+    """Serve the emulators until interrupted, and print the URLs to open."""
     slack_state = SlackState(interactivity_url=interactivity_url, post_rate=slack_post_rate,
                              post_burst=slack_post_burst)
     slack_server = ServerThread(create_slack_app(slack_state), port=slack_port, host=host)
@@ -101,10 +106,15 @@ def serve(
             }
         )
         secret = hook["_secret"]
+    billing_server = billing_emulator(helpdesk, billing_port, host)
     helpdesk_server.start()
     slack_server.start()
+    if billing_server is not None:
+        billing_server.start()
     facts = seed_facts(helpdesk)
-    _print_banner(helpdesk, helpdesk_server.url, slack_server.url, secret, facts)
+    _print_banner(helpdesk, helpdesk_server.url, slack_server.url, secret, facts,
+                  billing_server.app.extensions["billing"] if billing_server else None,
+                  billing_server.url if billing_server else None)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -114,11 +124,23 @@ def serve(
     finally:
         helpdesk_server.stop()
         slack_server.stop()
+        if billing_server is not None:
+            billing_server.stop()
         helpdesk.close()
 
 
+def billing_emulator(helpdesk: HelpdeskState, port: int, host: str = "127.0.0.1") -> ServerThread | None:
+    """The billing emulator (not started) with a customer for each of the helpdesk's end users; None for port 0."""
+    if not port:
+        return None
+    state = BillingState()
+    seed_from_helpdesk(state, helpdesk)
+    return ServerThread(create_billing_app(state), port=port, host=host)
+
+
 def _print_banner(
-    state: HelpdeskState, helpdesk_url: str, slack_url: str, secret: str | None, facts: dict[str, Any]
+    state: HelpdeskState, helpdesk_url: str, slack_url: str, secret: str | None, facts: dict[str, Any],
+    billing: BillingState | None = None, billing_url: str | None = None,
 ) -> None:
     lines = [
         "Deskmate sandbox is running",
@@ -134,6 +156,12 @@ def _print_banner(
         f"  Seeded              {facts['tickets']} tickets, {len(facts['organizations'])} organizations, "
         f"{len(facts['agents'])} agents",
     ]
+    if billing is not None and billing_url:
+        lines += [
+            f"  Billing API         {billing_url}/customers/<email>  (Authorization: Bearer {billing.secret};"
+            f" {len(billing.customers)} customers)",
+            f"  Billing controls    {billing_url}/__billing/faults  /ledger  /stats",
+        ]
     if secret:
         lines.append(f"  Webhook secret      {secret}")
     click.echo("\n".join(lines), err=False)
