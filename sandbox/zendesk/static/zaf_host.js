@@ -8,6 +8,10 @@
  *   host → app  {id, result: {...}} or {id, error: {message, name}}
  *   app → host  {key: "request:N", message: options}     (client.request)
  *   host → app  {key: "zaf.request:N.done"|"zaf.request:N.fail", message: {responseArgs: [...]}}
+ *
+ * Supported: get of the ticket's and the user's data and `comment.text`; set of `ticket.<field>` and
+ * `comment.text`; invoke of resize, notify, ticket.tags.add/remove, ticket.comment.appendText, app.close/show/
+ * hide/popover (no-ops). Anything else answers ZAF's "Could not find handler" error.
  */
 (function () {
   "use strict";
@@ -42,7 +46,15 @@
     return {message: "Could not find handler for: \"" + path + "\"", name: "Error", path: path};
   }
 
+  // The workspace's reply box: what ZAF calls the comment (`comment.text`, `ticket.comment.appendText`).
+  function commentBox() {
+    return document.getElementById("comment-body");
+  }
+
   function resolve(path) {
+    if (path === "comment.text") {
+      return commentBox() ? {value: commentBox().value} : {missing: true};
+    }
     var custom = /^ticket\.customField:custom_field_(\d+)$/.exec(path);
     if (custom) {
       var field = data.ticket.customFields.filter(function (f) { return String(f.id) === custom[1]; })[0];
@@ -87,7 +99,10 @@
     var result = {errors: {}};
     Object.keys(message.params).forEach(function (path) {
       var parts = path.split(".");
-      if (parts[0] === "ticket" && parts.length === 2 && parts[1] in data.ticket) {
+      if (path === "comment.text" && commentBox()) {
+        commentBox().value = String(message.params[path]);
+        result[path] = message.params[path];
+      } else if (parts[0] === "ticket" && parts.length === 2 && parts[1] in data.ticket) {
         data.ticket[parts[1]] = message.params[path];
         result[path] = message.params[path];
       } else {
@@ -124,6 +139,12 @@
           ? data.ticket.tags.concat(tags.filter(function (t) { return data.ticket.tags.indexOf(t) < 0; }))
           : data.ticket.tags.filter(function (t) { return tags.indexOf(t) < 0; });
         showUnsaved();
+        result[name] = null;
+      } else if (name === "ticket.comment.appendText" && commentBox()) {
+        // Zendesk adds the text where the agent's reply ends; the agent still reviews and submits it.
+        var box = commentBox();
+        box.value = box.value + String(args[0] || "");
+        box.dispatchEvent(new Event("input", {bubbles: true}));
         result[name] = null;
       } else if (name === "app.close" || name === "show" || name === "hide" || name === "popover") {
         result[name] = null;
