@@ -2,10 +2,14 @@
 
 const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.getAttribute("content") || "";
 
+// ``field`` names the input a refusal is about ({"error": {"message", "field"}}, a form's 422); ``detail`` is the
+// answer's whole error object, whose message may be a text ({"t": key, ...}) rather than plain words.
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, field = null, detail = null) {
     super(message);
     this.status = status;
+    this.field = field;
+    this.detail = detail;
   }
 }
 
@@ -52,7 +56,9 @@ export class Api {
     }
     if (!response.ok) {
       if (response.status === 401) this.onExpired();
-      throw new ApiError(response.status, data?.error?.message || response.statusText);
+      const error = data?.error && typeof data.error === "object" ? data.error : null;
+      const message = typeof error?.message === "string" && error.message ? error.message : response.statusText;
+      throw new ApiError(response.status, message, typeof error?.field === "string" ? error.field : null, error);
     }
     return data;
   }

@@ -66,18 +66,93 @@ export function formatDay(iso) {
   return new Intl.DateTimeFormat(language, { dateStyle: "medium" }).format(date);
 }
 
+// How many minor units a currency's major unit has, as a power of ten: 2 for EUR, 0 for JPY, 3 for KWD.
+export function currencyDigits(currency) {
+  try {
+    return new Intl.NumberFormat("en", { style: "currency", currency: currency || "EUR" })
+      .resolvedOptions().maximumFractionDigits;
+  } catch (error) {
+    return 2;
+  }
+}
+
 // Minor units (cents) of a currency as a formatted amount: {"money": 999, "currency": "EUR"} is 9,99 €.
 export function formatMinorUnits(minor, currency) {
   const number = Number(minor);
   if (minor === null || minor === undefined || Number.isNaN(number)) return "";
-  let digits = 2;
+  return formatMoney(number / 10 ** currencyDigits(currency), currency);
+}
+
+export function formatNumber(value) {
+  const number = Number(value);
+  return Number.isNaN(number) ? String(value) : new Intl.NumberFormat(language).format(number);
+}
+
+// Minor units as an agent types the amount in this language: 999 EUR is "9,99" in Italian, "9.99" in English
+// (no symbol, no grouping), the way a money field shows its default.
+export function moneyInput(minor, currency) {
+  const number = Number(minor);
+  if (minor === null || minor === undefined || minor === "" || Number.isNaN(number)) return "";
+  const digits = currencyDigits(currency);
+  return new Intl.NumberFormat(language, { minimumFractionDigits: digits, maximumFractionDigits: digits,
+    useGrouping: false }).format(number / 10 ** digits);
+}
+
+// The currency's sign in this language and on which side of the amount it goes ("€" after in Italian).
+export function currencySign(currency) {
   try {
-    digits = new Intl.NumberFormat("en", { style: "currency", currency: currency || "EUR" })
-      .resolvedOptions().maximumFractionDigits;
+    const parts = new Intl.NumberFormat(language, { style: "currency", currency: currency || "EUR" }).formatToParts(1);
+    const sign = parts.findIndex((part) => part.type === "currency");
+    return { sign: parts[sign].value, after: sign > parts.findIndex((part) => part.type === "integer") };
   } catch (error) {
-    digits = 2;
+    return { sign: currency || "", after: true };
   }
-  return formatMoney(number / 10 ** digits, currency);
+}
+
+function separators() {
+  const parts = new Intl.NumberFormat(language).formatToParts(12345.6);
+  return { group: parts.find((part) => part.type === "group")?.value || ",",
+    decimal: parts.find((part) => part.type === "decimal")?.value || "." };
+}
+
+// An amount as an agent types it, in major units, to integer minor units: "4,99", "4.99", "1.234,50",
+// "1,234.50", "€ 4,99" and "4" all work whatever the language, because agents paste amounts from e-mails
+// written in other conventions. Answers {minor} or {error: "not_an_amount" | "too_many_decimals" |
+// "whole_amount", digits}. Integers only from here on: no float rounding reaches the amount sent.
+export function parseMoney(input, currency) {
+  const digits = currencyDigits(currency);
+  let typed = String(input ?? "").replace(/[\s\u00a0\u202f'’]/g, "");
+  for (const mark of [currencySign(currency).sign, currency || ""]) {
+    if (mark) typed = typed.split(mark).join("").split(mark.toLowerCase()).join("");
+  }
+  if (!/^-?(\d|[.,]\d)[\d.,]*$/.test(typed)) return { error: "not_an_amount", digits };
+  const negative = typed.startsWith("-");
+  typed = typed.replace(/^-/, "");
+  const dot = typed.lastIndexOf(".");
+  const comma = typed.lastIndexOf(",");
+  let decimal = null;
+  if (dot >= 0 && comma >= 0) {
+    decimal = dot > comma ? "." : ",";
+  } else if (dot >= 0 || comma >= 0) {
+    const mark = dot >= 0 ? "." : ",";
+    const count = typed.split(mark).length - 1;
+    const after = typed.length - typed.lastIndexOf(mark) - 1;
+    // One mark before exactly three digits is ambiguous ("1.234"): a thousand when this language groups with
+    // it or the currency has no decimals, a decimal point otherwise. Several of the same mark always group.
+    const grouping = count > 1 || (after === 3 && (mark === separators().group || digits === 0));
+    decimal = grouping ? null : mark;
+  }
+  const [whole, fraction = ""] = decimal ? [typed.slice(0, typed.lastIndexOf(decimal)),
+    typed.slice(typed.lastIndexOf(decimal) + 1)] : [typed, ""];
+  const groups = whole.split(/[.,]/);
+  if (groups.length > 1 && (!/^\d{1,3}$/.test(groups[0]) || groups.slice(1).some((group) => !/^\d{3}$/.test(group)))) {
+    return { error: "not_an_amount", digits };
+  }
+  if (!/^\d*$/.test(fraction)) return { error: "not_an_amount", digits };
+  if (fraction.length > digits) return { error: digits === 0 ? "whole_amount" : "too_many_decimals", digits };
+  const minor = Number(groups.join("") || "0") * 10 ** digits + Number(fraction.padEnd(digits, "0") || "0");
+  if (!Number.isSafeInteger(minor)) return { error: "not_an_amount", digits };
+  return { minor: negative ? -minor : minor };
 }
 
 export function formatMoney(amount, currency) {

@@ -15,8 +15,16 @@ const api = new Api();
 const modules = new Map();
 let tickers = [];
 setInterval(() => { const now = Date.now(); tickers.forEach((tick) => tick(now)); }, 1000);
+// Each render's timers (a deferred block's refresh) stop when the next render replaces it, as its tickers do.
+let rendering = new AbortController();
+// Kept across renders, which a reload replaces whole: what a form's action answered (the message and the
+// reply to insert, by panel) and what an agent has typed into a form not sent yet.
+const notes = new Map();
+const drafts = new Map();
+let zaf = null;
 
 function showError(title, body, retry) {
+  rendering.abort();
   root.setAttribute("aria-busy", "false");
   root.dataset.state = "error";
   root.replaceChildren(alert("error", title, body),
@@ -51,7 +59,9 @@ async function load(ticketId, locale) {
 function render(data, reload) {
   const { ticket, panels, meta } = data;
   tickers = [];
-  const env = { api, ticket, reload, tickers };
+  rendering.abort();
+  rendering = new AbortController();
+  const env = { api, ticket, reload, tickers, zaf, signal: rendering.signal, notes, drafts };
   // Every enabled plugin in plugin order: its panel, its empty text when it has none, its error when it failed.
   const names = meta.plugins || Object.keys(panels);
   const sections = [
@@ -69,6 +79,7 @@ async function start() {
   let session;
   try {
     session = await connect();
+    zaf = session.client;
     await loadMessages(uiBase, session.locale);
   } catch (error) {
     showError("Deskmate", String(error.message || error));
