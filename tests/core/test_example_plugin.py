@@ -10,10 +10,14 @@ sidebar panel through the sidebar's ticket API and, in Chromium, inside the sand
 from __future__ import annotations
 
 import ast
+import io
 import json
+import re
 import sys
 import tomllib
+import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +30,7 @@ from app.db import Base, storage
 from app.migrate import downgrade, upgrade, version_locations
 from app.models import WorkItem
 from app.plugins import PLUGIN_GROUP, plugin_manager
+from sandbox.server import ServerThread
 from tests.conftest import base_config, create_pg_database, database_kind, drop_pg_database, ticket_event
 from tests.distributions import write_distribution
 from tests.sidebar import conftest as sidebar_fixtures
@@ -43,6 +48,7 @@ PROJECT = Path(__file__).resolve().parents[1] / "data" / "deskmate_example_plugi
 SOURCE = PROJECT / "src"
 PACKAGE = SOURCE / "deskmate_watchword"
 CHANNEL = "C0WATCH"
+PLUGIN_TABLES = ("watchword_mentions", "watchword_words")
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +66,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
     # the shared metadata), and a later import must start afresh.
     for name in [name for name in sys.modules if name.split(".")[0] == "deskmate_watchword"]:
         del sys.modules[name]
-    table = Base.metadata.tables.get("watchword_mentions")
-    if table is not None:
-        Base.metadata.remove(table)
+    for name in PLUGIN_TABLES:
+        table = Base.metadata.tables.get(name)
+        if table is not None:
+            Base.metadata.remove(table)
 
 
 @pytest.fixture(scope="module")
@@ -201,15 +208,17 @@ def test_the_migration_is_its_own_branch_after_the_core(database_url):
         index["name"] for index in inspector.get_indexes("watchword_mentions")}
     with engine.connect() as connection:
         heads = set(connection.scalars(sa.text("SELECT version_num FROM alembic_version")))
-    assert "watchword_0002" in heads
+    assert "watchword_0003" in heads
+    assert {column["name"] for column in inspector.get_columns("watchword_words")} == {
+        "id", "account_id", "word", "days", "request_id", "added_by", "added_at", "active_until"}
     # The branch goes down and up on its own, leaving the core and the other plugins where they are.
     downgrade(app, "watchword@base")
-    assert "watchword_mentions" not in sa.inspect(engine).get_table_names()
+    assert not set(PLUGIN_TABLES) & set(sa.inspect(engine).get_table_names())
     with engine.connect() as connection:
         assert set(connection.scalars(sa.text("SELECT version_num FROM alembic_version"))) == heads - {
-            "watchword_0002"}
+            "watchword_0003"}
     upgrade(app, "watchword@head")
-    assert "watchword_mentions" in sa.inspect(engine).get_table_names()
+    assert set(PLUGIN_TABLES) <= set(sa.inspect(engine).get_table_names())
     storage.dispose(app)
 
 
@@ -218,10 +227,10 @@ def test_the_model_matches_the_migration(app):
     from alembic.migration import MigrationContext
 
     def only_the_plugins_table(name, kind, parent):
-        return kind != "table" or name == "watchword_mentions"
+        return kind != "table" or name in PLUGIN_TABLES
 
     def only_the_plugins_objects(obj, name, kind, reflected, compare_to):
-        return kind != "table" or name == "watchword_mentions"
+        return kind != "table" or name in PLUGIN_TABLES
 
     with storage.engine(app).connect() as connection:
         context = MigrationContext.configure(connection, opts={
@@ -234,6 +243,22 @@ def test_the_model_matches_the_migration(app):
 
 MESSAGES = PACKAGE / "sidebar_ui" / "i18n"
 VIEWER = {"id": 501, "name": "Ada Viewer", "email": "ada@example.com", "locale": "en", "tags": []}
+WORDS = "/sidebar/api/watchword/words"
+
+
+def add_word_form(ticket_id: int) -> dict:
+    return {
+        "type": "form", "name": "watchword-add", "open": {"t": "watchword.add_open"},
+        "fields": [
+            {"name": "word", "label": {"t": "watchword.word_label"}, "kind": "text", "required": True,
+             "help": {"t": "watchword.word_help", "args": {"word": "outage"}}},
+            {"name": "days", "label": {"t": "watchword.days_label"}, "kind": "number", "value": 7, "min": 1,
+             "max": 30, "required": True},
+        ],
+        "body": {"ticket_id": ticket_id},
+        "preview": f"{WORDS}/preview", "post": WORDS,
+        "submit": {"t": "watchword.add_submit"}, "tone": "primary",
+    }
 
 
 def open_ticket(client, session_token: str, ticket_id: int, locale: str = "en") -> dict:
@@ -270,6 +295,8 @@ def test_the_sidebar_ticket_api_serves_the_panel_of_a_ticket_that_mentions_the_w
              "items": [{"id": 51, "title": {"t": "watchword.ticket", "args": {"id": 51}},
                         "href": "https://acme.zendesk.com/agent/tickets/51",
                         "aside": {"date": first_seen.isoformat()}}]},
+            {"type": "deferred", "source": "/sidebar/api/watchword/words"},
+            add_word_form(52),
         ],
         "empty": {"t": "watchword.empty", "args": {"word": "outage"}},
         "data": {"word": "outage", "mentioned": True, "scope": "requester", "tickets": [51]},
@@ -288,7 +315,12 @@ def test_the_sidebar_ticket_api_serves_the_panel_of_a_ticket_that_mentions_the_w
 def test_with_no_mention_at_all_the_panel_shows_its_empty_text(app, client, account_id, sidebar_session):
     index_ticket(app, account_id, 61, requester=VIEWER)
     panel = open_ticket(client, sidebar_session, 61)["panels"]["watchword"]
-    assert panel["blocks"] == []
+    # The empty text is a block of its own: the added words and the form to add one follow it.
+    assert panel["blocks"] == [
+        {"type": "text", "text": {"t": "watchword.empty", "args": {"word": "outage"}}, "empty": True},
+        {"type": "deferred", "source": "/sidebar/api/watchword/words"},
+        add_word_form(61),
+    ]
     assert panel["empty"] == {"t": "watchword.empty", "args": {"word": "outage"}}
 
 
@@ -321,11 +353,98 @@ def test_the_sidebar_texts_have_the_same_keys_and_plural_forms_in_every_language
         assert set(texts) == keys, language
         for key in ("watchword.requester_mentions", "watchword.account_mentions"):
             assert set(texts[key]) >= {"one", "other"}, (language, key)
-    panel_keys = set()  # every key the panel uses is a literal of sidebar.py, and has its text
-    for node in ast.walk(ast.parse((PACKAGE / "sidebar.py").read_text())):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("watchword."):
-            panel_keys.add(node.value)
+    panel_keys = set()  # every key the panel and its routes use is a literal of the package, and has its text
+    for path in PACKAGE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(
+                    r"watchword\.[a-z_]+", node.value):
+                panel_keys.add(node.value)
     assert panel_keys == keys
+    for language, texts in files.items():
+        assert set(texts["watchword.confirm_add"]) >= {"one", "other"}, language
+
+
+def words_rows(app) -> list[dict]:
+    with storage.session(app) as session:
+        return [dict(row._mapping) for row in session.execute(sa.text(
+            "SELECT word, days, request_id, added_by, active_until FROM watchword_words ORDER BY id"))]
+
+
+@pytest.mark.hook("register_routes")
+def test_the_form_preview_names_the_refused_field_and_changes_nothing(app, client, account_id, sidebar_session):
+    index_ticket(app, account_id, 71, requester=VIEWER)
+    open_ticket(client, sidebar_session, 71)
+
+    def preview(**body):
+        return client.post(f"{WORDS}/preview", json={"ticket_id": 71, **body}, headers=bearer(sidebar_session))
+
+    taken = preview(word="Outage", days=7)
+    assert taken.status_code == 422
+    assert taken.get_json() == {"error": {"status": 422, "field": "word",
+                                          "message": {"t": "watchword.word_taken", "args": {"word": "outage"}}}}
+    assert preview(word="two words", days=7).get_json()["error"]["message"] == {"t": "watchword.word_invalid"}
+    assert preview(word="refund", days=31).get_json()["error"] == {
+        "status": 422, "field": "days", "message": {"t": "watchword.days_invalid", "args": {"max": 30}}}
+    assert preview(word="refund", days=True).get_json()["error"]["field"] == "days"
+    answer = preview(word=" Refund ", days=14.0)
+    assert answer.status_code == 200
+    assert answer.get_json() == {"confirm": {"t": "watchword.confirm_add",
+                                             "args": {"word": "refund", "count": 14, "tag": "outage_watch"}}}
+    assert words_rows(app) == []
+    assert client.post(f"{WORDS}/preview", json={"word": "refund", "days": 1}).status_code == 401
+
+
+@pytest.mark.hook("register_routes", "register_timers", "handle_event")
+def test_a_word_is_added_once_per_request_id_pending_until_the_timer_then_watched(
+        app, client, account_id, sidebar_session, worker, clock, post_webhook):
+    index_ticket(app, account_id, 72, requester={**VIEWER, "locale": "it-IT"})
+    open_ticket(client, sidebar_session, 72)  # the reply's language comes from the sidebar's cache of the ticket
+    headers = bearer(sidebar_session)
+    body = {"ticket_id": 72, "word": "Refund", "days": 14, "request_id": str(uuid.uuid4())}
+
+    first = client.post(WORDS, json=body, headers=headers)
+    assert first.status_code == 202
+    assert first.get_json()["message"] == {"t": "watchword.added", "args": {"word": "refund"}}
+    assert first.get_json()["reply"].startswith("Grazie della segnalazione") and "«refund»" in first.get_json()["reply"]
+    # The same confirmation again (a double click, a retry after a lost answer): the same answer, no new word.
+    again = client.post(WORDS, json=body, headers=headers)
+    assert (again.status_code, again.get_json()) == (202, first.get_json())
+    [row] = words_rows(app)
+    assert (row["word"], row["days"], row["request_id"], row["active_until"]) == ("refund", 14, body["request_id"],
+                                                                                 None)
+    assert row["added_by"].startswith("agent:")
+    # Another confirmation of the same word: refused, it is already watched (pending).
+    other = client.post(WORDS, json={**body, "request_id": str(uuid.uuid4())}, headers=headers)
+    assert (other.status_code, other.get_json()["error"]["field"]) == (422, "word")
+    assert client.post(WORDS, json={**body, "request_id": "short"}, headers=headers).status_code == 400
+    assert client.post(WORDS, json={**body, "ticket_id": "72"}, headers=headers).status_code == 400
+
+    # The deferred list asks to be refreshed while the word is pending...
+    listing = client.get(WORDS, headers=headers).get_json()
+    assert listing["refresh_seconds"] == 2
+    [item] = listing["blocks"][0]["items"]
+    assert item["title"] == {"t": "watchword.word", "args": {"word": "refund"}}
+    assert item["badge"] == {"text": {"t": "watchword.pending"}, "tone": "yellow"}
+    # ...and, once the timer started it, says until when, and no longer asks.
+    assert worker.run_timers({"words"}) == 1
+    listing = client.get(WORDS, headers=headers).get_json()
+    assert "refresh_seconds" not in listing
+    until = (clock.now() + timedelta(days=14)).date().isoformat()
+    assert listing["blocks"][0]["items"][0]["badge"] == {
+        "text": {"t": "watchword.until", "args": {"day": {"day": until}}}, "tone": "green"}
+
+    # New tickets mentioning the word are recorded with it; after its days it is no longer watched.
+    post_webhook(ticket_event(73, subject="Refund for the match", requester_id=501))
+    worker.handle_events()
+    assert [(m["ticket_id"], m["word"]) for m in mentions(app)] == [(73, "refund")]
+    clock.advance(days=15)
+    post_webhook(ticket_event(74, subject="Another refund", requester_id=501))
+    worker.handle_events()
+    assert [m["ticket_id"] for m in mentions(app)] == [73]
+    from deskmate_watchword import words
+
+    with storage.session(app) as session:
+        assert words.watched(session, account_id, clock.now()) == []  # the sidebar lists it no more
 
 
 @pytest.mark.browser
@@ -365,3 +484,150 @@ def test_in_chromium_the_workspace_shows_the_watchword_panel(browser, zaf_sdk, h
     page.screenshot(path=str(ARTIFACTS / "sidebar_example_plugin.png"), full_page=True)
     page.close()
     assert (ARTIFACTS / "sidebar_example_plugin.png").stat().st_size > 10_000
+
+
+@pytest.fixture
+def counted(app) -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
+    """The app served with every request it receives counted: (method, path, body) as the server saw them."""
+    received: list[tuple[str, str, bytes]] = []
+    inner = app.wsgi_app
+
+    def counting(environ, start_response):
+        body = b""
+        if environ["REQUEST_METHOD"] == "POST":
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+        received.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), body))
+        return inner(environ, start_response)
+
+    app.wsgi_app = counting
+    server = ServerThread(app).start()
+    yield server.url, received
+    server.stop()
+    app.wsgi_app = inner
+
+
+# Counts skeletons put into the sidebar after it is watched: a deferred refresh must not show one again.
+WATCH_SKELETONS = """() => {
+  window.skeletons = 0;
+  new MutationObserver((changes) => changes.forEach((change) => change.addedNodes.forEach((node) => {
+    if (node.nodeType === 1 && (node.matches('.dm-skeleton') || node.querySelector('.dm-skeleton'))) {
+      window.skeletons += 1;
+    }
+  }))).observe(document.getElementById('app'), {subtree: true, childList: true});
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.hook("sidebar_panels", "register_routes", "register_timers")
+def test_in_chromium_the_form_adds_a_word_once_and_the_list_refreshes_in_place(
+        app, browser, zaf_sdk, helpdesk, counted, runner, worker):
+    served, received = counted
+    result = runner.invoke(args=["zendesk", "install", "--service-url", served, "--with-app"])
+    assert result.exit_code == 0, result.output
+    helpdesk.state.create_user({"name": "Luca Rossi", "email": "luca.rossi@mail.example", "locale": "it"})
+    ticket = int(helpdesk.call("POST", "/__sandbox/tickets", json={
+        "requester_email": "luca.rossi@mail.example", "subject": "Rimborso della partita",
+        "body": "Lo streaming si è interrotto, vorrei un rimborso.", "via": "web"})["ticket"]["id"])
+
+    def posts(path: str) -> list[dict]:
+        return [json.loads(body) for method, seen, body in received if method == "POST" and seen == path]
+
+    page, frame = open_sidebar(browser, zaf_sdk, f"{helpdesk.url}/agent/tickets/{ticket}")
+    assert frame.get_attribute("#app", "data-state") == "ready", frame.inner_text("#app")
+    section = frame.locator("[data-panel=watchword]")
+    expect(section.locator("[data-deferred=ready]")).to_have_text("Only “outage” is watched.")
+    form = section.locator("[data-form=watchword-add]")
+    expect(form.locator("form")).to_be_hidden()
+    form.get_by_role("button", name="Watch another word").click()
+    word = form.get_by_role("textbox", name="Word", exact=True)
+    days = form.get_by_role("spinbutton", name="For how many days")
+    expect(word).to_be_focused()
+    expect(days).to_have_value("7")
+
+    # The plugin refuses the word: its message beside the word, what was typed still there.
+    word.fill("Outage")
+    form.get_by_role("button", name="Review").click()
+    word_error = form.locator("[data-field=word] .dm-field__error")
+    expect(word_error).to_have_text("“outage” is already watched.")
+    expect(word).to_have_value("Outage")
+    expect(word).to_have_attribute("aria-invalid", "true")
+    expect(word).to_be_focused()
+    assert len(posts(f"{WORDS}/preview")) == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "sidebar_form_refused.png"), full_page=True)
+
+    # The page's own check (max 30 days) asks the server nothing.
+    word.fill("Refund")
+    days.fill("45")
+    form.get_by_role("button", name="Review").click()
+    expect(form.locator("[data-field=days] .dm-field__error")).to_have_text("At most 30.")
+    expect(word_error).to_be_hidden()
+    assert len(posts(f"{WORDS}/preview")) == 1
+
+    # Enter in a field previews; the confirmation says exactly what will happen.
+    days.fill("14")
+    days.press("Enter")
+    dialog = form.get_by_role("alertdialog")
+    expect(dialog).to_contain_text(
+        "From the next check, new tickets mentioning “refund” are tagged outage_watch for 14 days.")
+    expect(dialog).to_be_focused()
+    expect(word).to_be_disabled()
+    assert posts(f"{WORDS}/preview")[-1] == {"ticket_id": ticket, "word": "Refund", "days": 14}
+    page.screenshot(path=str(ARTIFACTS / "sidebar_form_confirm.png"), full_page=True)
+
+    # Confirm, double-clicked, sends one request; its answer is lost on the way back (the server did the work)...
+    lost = []
+
+    def lose_the_first_answer(route):
+        response = route.fetch()
+        if not lost:
+            lost.append(response.status)
+            route.fulfill(status=503, json={"error": {"message": "The answer was lost on the way."}})
+        else:
+            route.fulfill(response=response)
+
+    page.route(f"{served}{WORDS}", lose_the_first_answer)
+    dialog.get_by_role("button", name="Confirm").dblclick()
+    expect(dialog).to_contain_text("Confirm again to retry: it will not be done twice.")
+    assert lost == [202]
+    assert len(posts(WORDS)) == 1
+    page.screenshot(path=str(ARTIFACTS / "sidebar_form_retry.png"), full_page=True)
+    # ...so Confirm again resends the same request_id, and the plugin answers without adding the word twice.
+    dialog.get_by_role("button", name="Confirm").click()
+    note = section.locator("[data-note]")
+    expect(note).to_contain_text("“refund” will be watched from the next check.")
+    expect(note).to_be_focused()
+    sent = posts(WORDS)
+    assert len(sent) == 2 and sent[0] == sent[1]
+    assert str(uuid.UUID(sent[0]["request_id"])) == sent[0]["request_id"]
+    assert {k: v for k, v in sent[0].items() if k != "request_id"} == {"ticket_id": ticket, "word": "Refund",
+                                                                      "days": 14}
+    assert [(row["word"], row["active_until"]) for row in words_rows(app)] == [("refund", None)]
+
+    # The panel reloaded: the form is closed again, the word is listed as pending.
+    words_list = section.locator("[data-list=watchword-words]")
+    expect(words_list).to_contain_text("“refund”")
+    expect(words_list).to_contain_text("Starts at the next check")
+    expect(form.locator("form")).to_be_hidden()
+
+    # "Insert reply" puts the reply, in the requester's language, into the workspace's comment box.
+    note.get_by_role("button", name="Insert reply").click()
+    expect(note).to_contain_text("The reply is in the comment box.")
+    expect(page.locator("#comment-body")).to_have_value(re.compile(r"^Grazie della segnalazione.*«refund»"))
+    page.screenshot(path=str(ARTIFACTS / "sidebar_form_done.png"), full_page=True)
+
+    # The list refreshes itself while the word is pending: once the timer starts it, it says until when, in
+    # place (no skeleton), and stops asking.
+    frame.evaluate(WATCH_SKELETONS)
+    worker.run_timers({"words"})
+    expect(words_list).to_contain_text(re.compile(r"Until \w+ \d+, \d{4}"), timeout=10_000)
+    holder = section.locator("[data-deferred]")
+    assert int(holder.get_attribute("data-refreshes")) >= 1
+    assert frame.evaluate("window.skeletons") == 0
+    expect(note).to_be_visible()  # the refresh left the note alone
+    listed = len([1 for method, seen, _ in received if method == "GET" and seen == WORDS])
+    page.wait_for_timeout(3_000)
+    assert len([1 for method, seen, _ in received if method == "GET" and seen == WORDS]) == listed
+    page.screenshot(path=str(ARTIFACTS / "sidebar_form_refreshed.png"), full_page=True)
+    page.close()

@@ -14,7 +14,7 @@ from flask import Blueprint
 
 from app.api import Event, PluginContext, SidebarTicket, Timer
 from app.hookspecs import hookimpl
-from deskmate_watchword import commands, digest, handlers, sidebar, views
+from deskmate_watchword import commands, digest, handlers, sidebar, views, words
 from deskmate_watchword.settings import WatchwordSettings
 
 
@@ -29,13 +29,13 @@ def handle_event(event: Event, ctx: PluginContext) -> None:
 
 
 @hookimpl
-def register_routes() -> Blueprint:
-    return views.bp
+def register_routes() -> list[Blueprint]:
+    return [views.bp, views.sidebar_bp]
 
 
 @hookimpl
 def register_timers() -> list[Timer]:
-    return [Timer("digest", digest.EVERY_SECONDS, digest.run)]
+    return [Timer("digest", digest.EVERY_SECONDS, digest.run), Timer("words", words.TIMER_SECONDS, words.activate)]
 
 
 @hookimpl

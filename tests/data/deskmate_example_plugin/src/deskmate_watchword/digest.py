@@ -20,10 +20,11 @@ def run(ctx: PluginContext) -> None:
     if not due:
         return
     tickets = ", ".join(f"#{mention.ticket_id}" for mention in due)
+    words = " or ".join(f"“{word}”" for word in dict.fromkeys(mention.word for mention in due))
     # The key names exactly these rows: two workers running this pass at once enqueue one message.
     ctx.enqueue(SLACK_POST, f"watchword:digest:{due[0].id}-{due[-1].id}", {
         "channel": settings.digest_channel,
-        "text": f"{len(due)} new ticket{'s' if len(due) != 1 else ''} mention “{settings.word}”: {tickets}",
+        "text": f"{len(due)} new ticket{'s' if len(due) != 1 else ''} mention {words}: {tickets}",
     })
     for mention in due:
         mention.reported_at = ctx.now()
