@@ -90,6 +90,9 @@ def billing_plugin_settings(environ: Mapping[str, str]) -> dict[str, str]:
         "source": "billing",
         "billing_url_template": f"http://127.0.0.1:{SANDBOX_BILLING_PORT}/customers/{{email}}",
         "billing_secret": SANDBOX_BILLING_AUTHORIZATION,
+        # Above Tier 1's limits a lead approves in the Slack sandbox: James (Tier 2) or Olivia (Billing).
+        "approvals_channel": "#billing-approvals",
+        "approvers": ["U0JAMES", "U0OLIVIA"],
     }
     return {"DESKMATE_PLUGIN_SETTINGS": json.dumps({"customer": customer})}
 
@@ -138,6 +141,7 @@ def main() -> None:
         lines += [
             f"  agent workspace:   http://127.0.0.1:{SANDBOX_HELPDESK_PORT}/agent/",
             f"  Slack channel:     http://127.0.0.1:{SANDBOX_SLACK_PORT}/__sandbox/channel/premium-partners",
+            f"  billing approvals: http://127.0.0.1:{SANDBOX_SLACK_PORT}/__sandbox/channel/billing-approvals",
             f"  help center:       http://127.0.0.1:{SANDBOX_HELPDESK_PORT}/hc/",
             f"  billing API:       http://127.0.0.1:{SANDBOX_BILLING_PORT}/customers/<email>"
             f"  (Authorization: {SANDBOX_BILLING_AUTHORIZATION}; faults and ledger under /__billing/)",

@@ -241,9 +241,13 @@ def seed_facts(state: HelpdeskState) -> dict[str, Any]:
 
 
 def seed_slack(state: SlackState) -> list[dict[str, Any]]:
-    """Add the agents as Slack members with the same e-mails as in the helpdesk."""
+    """Add the agents as Slack members with the same e-mails as in the helpdesk.
+
+    Their ids are fixed (``U0`` and the handle, ``U0JAMES``) so that settings can name them: ``make run`` makes
+    James (Tier 2) and Olivia (Billing) the approvers of billing actions.
+    """
     members = []
     for name, email, _group, _locale, handle in AGENTS:
         if state.user_by_email(email) is None:
-            members.append(state.add_user(handle, name, email))
+            members.append(state.add_user(handle, name, email, user_id=f"U0{handle.upper()}"))
     return members

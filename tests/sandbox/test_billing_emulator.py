@@ -594,7 +594,20 @@ def test_devserver_points_the_customer_plugin_at_the_billing_emulator() -> None:
     settings = json.loads(billing_plugin_settings({})["DESKMATE_PLUGIN_SETTINGS"])
     assert settings == {"customer": {"source": "billing",
                                      "billing_url_template": "http://127.0.0.1:5103/customers/{email}",
-                                     "billing_secret": "Bearer billing-sandbox-secret"}}
+                                     "billing_secret": "Bearer billing-sandbox-secret",
+                                     "approvals_channel": "#billing-approvals",
+                                     "approvers": ["U0JAMES", "U0OLIVIA"]}}
+    # The approvers are members of the seeded Slack sandbox, and the channel exists there.
+    from plugins.customer.settings import CustomerSettings
+    from sandbox.seed import seed_slack
+    from sandbox.slack import SlackState
+
+    slack = SlackState()
+    seed_slack(slack)
+    assert {slack.users[user]["real_name"] for user in settings["customer"]["approvers"]} == {
+        "James Carter", "Olivia Brooks"}
+    assert slack.channel("#billing-approvals")["id"] == "C08APPROVALS"
+    assert CustomerSettings.model_validate(settings["customer"]).approvers == ["U0JAMES", "U0OLIVIA"]
     assert billing_plugin_settings({"DESKMATE_PLUGINS": "routing, customer"}) != {}
     assert billing_plugin_settings({"DESKMATE_PLUGIN_SETTINGS": "{}"}) == {}
     assert billing_plugin_settings({"DESKMATE_CONFIG_FILE": "deskmate.toml"}) == {}
