@@ -117,6 +117,7 @@ def perform_decide(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
                                  "approval channel and approvers set)")
         else:
             action.state, action.approval_reason = AWAITING_APPROVAL, decision.reason
+            action.result = {"approval": decision.detail or {}}
             approvals.ask(ctx, action, settings)
     else:
         action.state, action.approved_at = APPROVED, now

@@ -36,6 +36,15 @@ def _form(name: str, kind: str, ticket: SidebarTicket, fields: list[dict[str, An
     return form
 
 
+def _purchase_option(item: dict[str, Any]) -> list[Any]:
+    """A purchase as the refund form lists it: its title, "duplicate charge" when the billing system marks it so
+    (else two charges of one event read the same; said early, as a closed select shows only its start), what is
+    left to refund, and its day."""
+    return [item.get("title") or item["id"],
+            {"t": "customer.form.duplicate_charge"} if item.get("duplicate_of") else None,
+            _money(left_to_refund(item), item.get("currency")), {"day": item["date"]} if item.get("date") else None]
+
+
 def action_blocks(data: dict[str, Any], ticket: SidebarTicket, settings: CustomerSettings) -> list[dict[str, Any]]:
     """The forms for what can be done for this customer now (none when the panel has no billing data)."""
     if data.get("state") != "ok" or (ticket.status == "closed" and settings.refuse_closed_tickets):
@@ -45,10 +54,7 @@ def action_blocks(data: dict[str, Any], ticket: SidebarTicket, settings: Custome
     if "refund" in settings.actions and refundable:
         shown.append(_form("refund", "refund", ticket, [
             {"name": "purchase_id", "label": {"t": "customer.form.purchase"}, "kind": "select", "required": True,
-             "options": [{"value": item["id"], "text": [item.get("title") or item["id"],
-                                                        _money(left_to_refund(item), item.get("currency")),
-                                                        {"day": item["date"]} if item.get("date") else None]}
-                         for item in refundable]},
+             "options": [{"value": item["id"], "text": _purchase_option(item)} for item in refundable]},
             {"name": "amount", "label": {"t": "customer.form.amount"}, "kind": "money",
              "currency": refundable[0].get("currency") or settings.currency, "min": 1,
              "help": {"t": "customer.form.amount_help"}},
@@ -118,8 +124,9 @@ def confirmation(planned: Planned, ticket: SidebarTicket, settings: CustomerSett
 
 
 def done_message(action: CustomerAction) -> dict[str, Any]:
-    return {"t": "customer.done", "args": {"what": summary_text(action),
-                                           "reference": action.billing_reference or ""}}
+    reference = ({"t": "customer.reference", "args": {"reference": action.billing_reference}}
+                 if action.billing_reference else "")
+    return {"t": "customer.done", "args": {"what": summary_text(action), "reference": reference}}
 
 
 def action_view(action: CustomerAction) -> dict[str, Any]:
@@ -133,6 +140,23 @@ def action_view(action: CustomerAction) -> dict[str, Any]:
             "finished_at": action.finished_at.isoformat() if action.finished_at else None}
 
 
+def approval_text(action: CustomerAction) -> dict[str, Any] | str | None:
+    """Why an action waits for a lead, in the agent's language (the English reason when there is no detail)."""
+    detail = (action.result or {}).get("approval") or {}
+    limit = detail.get("limit")
+    if limit in ("per_ticket", "per_agent_per_day"):
+        return {"t": f"customer.approval.{limit}", "default": action.approval_reason,
+                "args": {"limit": _money(detail.get("amount"), detail.get("currency")),
+                         "spent": _money(detail.get("spent"), detail.get("currency"))}}
+    if limit == "currency":
+        return {"t": "customer.approval.currency", "default": action.approval_reason,
+                "args": {"currency": detail.get("currency"), "limits_currency": detail.get("limits_currency")}}
+    if limit == "promo_codes":
+        return {"t": "customer.approval.promo_codes", "default": action.approval_reason,
+                "args": {"count": detail.get("count"), "allowed": detail.get("allowed")}}
+    return action.approval_reason
+
+
 def history(actions: list[CustomerAction]) -> list[dict[str, Any]]:
     """This ticket's actions, newest first, each with its state as a coloured tag."""
     if not actions:
@@ -143,7 +167,7 @@ def history(actions: list[CustomerAction]) -> list[dict[str, Any]]:
         if action.state == "done" and action.billing_reference:
             detail = {"t": "customer.reference", "args": {"reference": action.billing_reference}}
         elif action.state == "awaiting_approval":
-            detail = action.approval_reason
+            detail = approval_text(action)
         elif action.state in ("refused", "declined", "failed"):
             detail = action.refusal
         items.append({"id": str(action.id), "title": summary_text(action),

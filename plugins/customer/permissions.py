@@ -36,11 +36,16 @@ class AgentRecord:
 
 @dataclass(frozen=True)
 class Decision:
-    """``allow``, ``approval`` (with why) or ``refuse`` (with why), and the rule that decided."""
+    """``allow``, ``approval`` (with why) or ``refuse`` (with why), and the rule that decided.
+
+    ``reason`` is English (the audit, Slack); ``detail`` says the same as data, for the sidebar to say it in
+    the agent's language: ``{"limit": "per_ticket" | "per_agent_per_day" | "currency" | "promo_codes", ...}``.
+    """
 
     outcome: str
     rule: str | None
     reason: str | None = None
+    detail: dict[str, Any] | None = None
 
 
 def describe(rule: ActionRule, index: int) -> str:
@@ -140,29 +145,31 @@ def decide(session: Session, action: CustomerAction, agent: AgentRecord, setting
         return Decision("refuse", name, f"{name} does not allow this action")
     if action.kind == "promo_code":
         issued = _codes_issued(session, action, customer)
-        if rule.promo_codes_per_customer is not None and issued >= rule.promo_codes_per_customer:
+        allowed = rule.promo_codes_per_customer
+        if allowed is not None and issued >= allowed:
             return Decision("approval", name, f"this customer already has {issued} code(s) issued by support; "
-                                              f"{name} allows {rule.promo_codes_per_customer}")
+                                              f"{name} allows {allowed}",
+                            {"limit": "promo_codes", "count": issued, "allowed": allowed})
         return Decision("allow", name)
     if action.kind not in MONEY_KINDS or action.amount is None or action.currency is None:
         return Decision("allow", name)
     if action.currency != settings.currency:
         return Decision("approval", name, f"the amount is in {action.currency}; limits are set in "
-                                          f"{settings.currency}")
+                                          f"{settings.currency}",
+                        {"limit": "currency", "currency": action.currency, "limits_currency": settings.currency})
     day = now.date().isoformat()
     ticket_scope, agent_scope = _scopes(action, day)
     totals = _locked_totals(session, action.account_id, [ticket_scope, agent_scope], action.currency, now)
     spent_ticket, spent_day = totals[ticket_scope].amount, totals[agent_scope].amount
-    locale = agent.locale
-    if rule.per_ticket is not None and spent_ticket + action.amount > rule.per_ticket:
-        return Decision("approval", name, f"above the limit per ticket of "
-                                          f"{money(rule.per_ticket, action.currency, locale)} "
-                                          f"({money(spent_ticket, action.currency, locale)} already refunded "
-                                          "on this ticket)")
-    if rule.per_agent_per_day is not None and spent_day + action.amount > rule.per_agent_per_day:
-        return Decision("approval", name, f"above the limit per agent per day of "
-                                          f"{money(rule.per_agent_per_day, action.currency, locale)} "
-                                          f"({money(spent_day, action.currency, locale)} refunded today)")
+    currency = action.currency
+    for limit, spent, words in (("per_ticket", spent_ticket, "per ticket"),
+                                ("per_agent_per_day", spent_day, "per agent per day")):
+        allowed_amount = getattr(rule, limit)
+        if allowed_amount is not None and spent + action.amount > allowed_amount:
+            already = "already refunded on this ticket" if limit == "per_ticket" else "refunded today"
+            return Decision("approval", name, f"above the limit {words} of {money(allowed_amount, currency, 'en')} "
+                                              f"({money(spent, currency, 'en')} {already})",
+                            {"limit": limit, "amount": allowed_amount, "spent": spent, "currency": currency})
     reserve(session, action, now)
     return Decision("allow", name)
 

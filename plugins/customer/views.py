@@ -216,8 +216,10 @@ def _outcome(action: CustomerAction, settings: CustomerSettings) -> Any:
     if action.state == "done":
         return {"message": done_message(action), "reply": reply(action), "action": view}
     if action.state == "awaiting_approval":
+        from plugins.customer.offers import approval_text
+
         return {"message": {"t": "customer.awaiting_approval",
-                            "args": {"why": action.approval_reason or "", "channel": settings.approvals_channel}},
+                            "args": {"why": approval_text(action) or "", "channel": settings.approvals_channel}},
                 "action": view}, 202
     if action.state in ("refused", "declined", "failed"):
         return json_error(403 if action.state != "failed" else 502,

@@ -225,6 +225,12 @@ def test_limits_add_up_per_ticket(client, app, billing, agents, session_for, tic
     worker.run_until_idle()
     assert [a.state for a in actions(app)] == ["done", "awaiting_approval"]
     assert "€15.00 already refunded" in actions(app)[1].approval_reason
+    # The sidebar says why in the agent's language: the limit and what was spent as money, not English text.
+    panel = client.get(f"/sidebar/api/customer/tickets/{ticket}", headers=bearer(session)).get_json()
+    [history] = [block for block in panel["blocks"] if block.get("name") == "customer-actions"]
+    assert history["items"][0]["text"]["t"] == "customer.approval.per_ticket"
+    assert history["items"][0]["text"]["args"] == {"limit": {"money": 2000, "currency": "EUR"},
+                                                   "spent": {"money": 1500, "currency": "EUR"}}
 
 
 def test_an_end_user_or_an_unknown_user_may_do_nothing(client, app, helpdesk, billing, session_for, ticket,
