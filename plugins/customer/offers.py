@@ -170,7 +170,13 @@ def history(actions: list[CustomerAction]) -> list[dict[str, Any]]:
             detail = approval_text(action)
         elif action.state in ("refused", "declined", "failed"):
             detail = action.refusal
-        items.append({"id": str(action.id), "title": summary_text(action),
+        if action.state == "done":
+            from plugins.customer.texts import reply
+
+            extra = {"reply": reply(action)}  # for an action done after its form closed (a lead approved it)
+        else:
+            extra = {}
+        items.append({**extra, "id": str(action.id), "title": summary_text(action),
                       "badge": {"text": {"t": f"customer.action_state.{action.state}"},
                                 "tone": STATE_TONES.get(action.state)},
                       "text": detail,

@@ -73,7 +73,7 @@ function paragraph(block) {
   return h("p", { class: classes, text: text(block.text) });
 }
 
-function list(block) {
+function list(block, env) {
   return h("ul", { class: "dm-list", "data-list": block.name }, (block.items || []).map((item) => {
     const title = text(item.title);
     const heading = item.href
@@ -85,8 +85,23 @@ function list(block) {
         item.badge ? badge(item.badge) : null),
       item.text ? h("p", { class: "dm-text dm-small", text: text(item.text) }) : null,
       item.note ? h("div", { class: "dm-small dm-muted", text: text(item.note) }) : null,
-      item.meta?.length ? h("div", { class: "dm-row dm-small dm-muted" }, item.meta.map(inline)) : null);
+      item.meta?.length ? h("div", { class: "dm-row dm-small dm-muted" }, item.meta.map(inline)) : null,
+      item.reply ? replyButton(text(item.reply), env) : null);
   }));
+}
+
+// A list item's reply for the customer (an action that finished after its form was closed): one small button.
+function replyButton(reply, env) {
+  const said = h("span", { class: "dm-small dm-muted", "aria-live": "polite" });
+  const button = h("button", { class: "dm-button dm-button--small dm-button--basic", type: "button",
+    text: t("form.insert_reply") });
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const how = await insertReply(reply, env);
+    button.disabled = false;
+    said.textContent = { inserted: t("form.inserted"), copied: t("form.copied"), manual: reply }[how];
+  });
+  return h("div", { class: "dm-row" }, button, said);
 }
 
 function link(block) {
