@@ -60,6 +60,8 @@ export class Api {
       const message = typeof error?.message === "string" && error.message ? error.message : response.statusText;
       throw new ApiError(response.status, message, typeof error?.field === "string" ? error.field : null, error);
     }
+    // Whether the work is done (200) or only accepted (202), without adding a field to the plugin's answer.
+    if (data && typeof data === "object") Object.defineProperty(data, "httpStatus", { value: response.status });
     return data;
   }
 

@@ -90,7 +90,7 @@ function list(block, env) {
   }));
 }
 
-// A list item's reply for the customer (an action that finished after its form was closed): one small button.
+// A list item's reply for the requester (an action that finished after its form was closed): one small button.
 function replyButton(reply, env) {
   const said = h("span", { class: "dm-small dm-muted", "aria-live": "polite" });
   const button = h("button", { class: "dm-button dm-button--small dm-button--basic", type: "button",
@@ -390,7 +390,9 @@ async function insertReply(reply, env) {
 }
 
 // What an action answered: its message, "Insert reply" when it offered a reply, and "Dismiss". Kept in
-// env.notes by panel, so the reload that follows an action shows it again at the top of the panel.
+// env.notes by panel, so the reload that follows an action shows it again at the top of the panel. Green when
+// the answer was a 200 (done); blue for a 202 (accepted, not done yet: waiting for a lead, say), which must not
+// read as a success, then or later.
 function outcome(note, onDismiss) {
   const said = h("p", { class: "dm-small", "aria-live": "polite" });
   const extra = h("div");
@@ -398,7 +400,8 @@ function outcome(note, onDismiss) {
     text: note.inserted ? t("form.insert_again") : t("form.insert_reply") }) : null;
   const dismiss = h("button", { class: "dm-button dm-button--small dm-button--basic", type: "button",
     text: t("form.dismiss") });
-  const box = h("div", { class: "dm-alert dm-alert--success dm-note", role: "status", tabindex: "-1",
+  const box = h("div", { class: `dm-alert dm-alert--${note.pending ? "info" : "success"} dm-note`, role: "status",
+    tabindex: "-1",
     "data-note": "" }, h("p", { class: "dm-alert__title", text: note.message }),
   h("div", { class: "dm-form-actions" }, insert, dismiss), said, extra);
   insert?.addEventListener("click", async () => {
@@ -596,7 +599,7 @@ function form(block, env) {
       setState("done");
       env.drafts?.delete(draftKey);
       const note = { message: text(answer?.message) || t("form.done"), reply: text(answer?.reply), fresh: true,
-        env };
+        pending: answer?.httpStatus === 202, env };
       addNote(env, note);
       // Shown here until the reload puts it at the top of the panel.
       confirmSlot.replaceChildren(outcome({ ...note, fresh: false }, () => {}));
