@@ -42,16 +42,19 @@ def _message(action: CustomerAction, helpdesk_url: str, status: str | None, butt
     if action.reason:
         lines.append(f"Reason: {_escape(action.reason)}")
     blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
-    why = action.approval_reason or "above the agent's limits"
-    context = [f"Needs approval: {_escape(why)}"]
+    why = _escape(action.approval_reason or "above the agent's limits")
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(
+        text=f"Needs a lead's approval: {why}" if status is None else f"Needed a lead's approval: {why}")]))
     if status:
-        context.append(status)
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=line) for line in context]))
+        # What became of it, as a line of its own: the channel shows at a glance which requests are answered.
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=status)))
     if buttons:
         blocks.append(ActionsBlock(elements=[
             ButtonElement(text="Approve", action_id=APPROVE, value=str(action.id), style="primary"),
             ButtonElement(text="Decline", action_id=DECLINE, value=str(action.id), style="danger")]))
     text = f"Approval needed: {who} asks to {summary(action, 'en')} on ticket #{action.ticket_id}"
+    if status:
+        text = f"{who} asked to {summary(action, 'en')} on ticket #{action.ticket_id}. {status}"
     return {"text": text[:3000], "blocks": [block.to_dict() for block in blocks]}
 
 
@@ -70,12 +73,13 @@ def finished(ctx: PluginContext, action: CustomerAction) -> None:
     """After an approved action was done or refused by the billing system: say so under the approval."""
     if not action.approver_slack_id:
         return
+    approved = f"*Approved by <@{action.approver_slack_id}>*"
     if action.state == DONE:
-        status = f"✅ Done by the billing system (reference {_escape(action.billing_reference or '-')})."
+        status = (f":white_check_mark: {approved} and done by the billing system: reference "
+                  f"`{_escape(action.billing_reference or '-')}`.")
     else:
-        status = f"⚠️ Not done: {_escape(action.refusal or action.state)}"
-    _update(ctx, action, "finished", f"Approved by <@{action.approver_slack_id}>. {status}",
-            after=_key(action, "answered"))
+        status = f":warning: {approved}, but not done: {_escape(action.refusal or action.state)}"
+    _update(ctx, action, "finished", status, after=_key(action, "answered"))
 
 
 def on_click(event: Event, ctx: PluginContext) -> None:
@@ -115,12 +119,12 @@ def answer(ctx: PluginContext, action_id: int, user_id: str, user_name: str, app
         permissions.reserve(ctx.session, action, now)
         action.state, action.approved_at = APPROVED, now
         jobs.enqueue_perform(ctx, action)
-        status = f"Approved by <@{user_id}>: the billing system is being asked now."
+        status = f":hourglass_flowing_sand: *Approved by <@{user_id}>*: the billing system is being asked now."
     else:
         action.state, action.finished_at = DECLINED, now
         action.refusal = f"declined by {user_name}"
         jobs.leave_note(ctx, action, settings)
-        status = f"❌ Declined by <@{user_id}>."
+        status = f":x: *Declined by <@{user_id}>*: nothing was done."
     _update(ctx, action, "answered", status, after=_key(action))
 
 
