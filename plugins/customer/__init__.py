@@ -43,7 +43,8 @@ def handle_event(event: Event, ctx: PluginContext) -> None:
 def register_work_handlers() -> dict[str, Handler]:
     from plugins.customer import jobs
 
-    return {jobs.DECIDE_KIND: jobs.perform_decide, jobs.PERFORM_KIND: jobs.perform_action,
+    return {jobs.DECIDE_KIND: jobs.quietly_retried(jobs.perform_decide),
+            jobs.PERFORM_KIND: jobs.quietly_retried(jobs.perform_action),
             jobs.EPHEMERAL_KIND: jobs.perform_tell_clicker}
 
 

@@ -10,15 +10,25 @@ the first result instead of refunding again.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from app.api import TICKET_COMMENT, ClaimedItem, PermanentFailure, PluginContext
+from app.api import (
+    TICKET_COMMENT,
+    BatchHandler,
+    ClaimedItem,
+    Done,
+    Outcome,
+    PermanentFailure,
+    PluginContext,
+    Retry,
+)
 from plugins.customer import billing_api, checks, permissions
 from plugins.customer.billing import cache
-from plugins.customer.billing_api import BillingRefused
+from plugins.customer.billing_api import BillingRefused, BillingUnavailable
 from plugins.customer.models import (
     APPROVED,
     AWAITING_APPROVAL,
@@ -51,6 +61,26 @@ def _load(ctx: PluginContext, action_id: int, *, lock: bool) -> CustomerAction |
         return ctx.session.scalars(statement.with_for_update()).one_or_none()
     found = ctx.read(statement)
     return found[0] if found else None
+
+
+def quietly_retried(handler: Callable[[ClaimedItem, PluginContext], dict[str, Any]]) -> BatchHandler:
+    """``handler`` one item at a time, a billing system that did not answer being an ordinary retry.
+
+    A timeout or a 5xx is expected now and then (the write is retried with the same key, with backoff, up to
+    the item's attempts): it is the item's last error, not a traceback in the error log. It is raised before
+    the handler writes anything, so nothing is left half done.
+    """
+
+    def run(items: list[ClaimedItem], ctx: PluginContext) -> Mapping[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        for item in items:
+            try:
+                outcomes[item.id] = Done(handler(item, ctx))
+            except BillingUnavailable as error:
+                outcomes[item.id] = Retry(f"billing: {error}")
+        return outcomes
+
+    return BatchHandler(run, max_batch=1)
 
 
 def enqueue_decide(ctx: PluginContext, action: CustomerAction) -> None:

@@ -165,11 +165,21 @@ def create_action() -> Any:
     request_id = body.get("request_id")
     if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
         return json_error(422, "request_id must be 8 to 64 letters, digits, '-' or '_'", field="request_id")
+    account, agent = current_account(), current_agent()
+    earlier = db_session().scalar(sa.select(CustomerAction).where(
+        CustomerAction.account_id == account.id, CustomerAction.request_id == request_id))
+    if earlier is not None:
+        # A double click or a retry after a lost answer: the same request, answered with what became of it
+        # (checking it again against the billing system would now find the purchase refunded by it).
+        if (earlier.agent_id, earlier.ticket_id, earlier.kind) != (agent.id, body.get("ticket_id"), body.get("kind")):
+            return json_error(409, "this request_id was already used for another action", field="request_id")
+        settings = _settings()
+        _release()
+        return _outcome(_wait(earlier.id, settings.answer_wait_seconds), settings)
     try:
         ticket, planned, settings = _ticket_and_plan(body)
     except _Refused as refused:
         return refused.response
-    account, agent = current_account(), current_agent()
     requester = (ticket.raw.get("requester") or {}) if isinstance(ticket.raw, dict) else {}
     values = {"kind": planned.kind, "ticket_id": ticket.id, "customer_email": str(ticket.requester_email),
               "agent_id": agent.id, "purchase_id": planned.purchase_id, "purchase_title": planned.purchase_title,

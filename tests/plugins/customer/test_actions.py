@@ -312,9 +312,16 @@ def test_a_double_click_is_one_action_and_one_refund(client, app, billing, agent
     assert len({a.get_json()["action"]["id"] for a in answers}) == 1
     worker.run_until_idle()
     assert len(actions(app)) == 1 and len(billing.refunds()) == 1
-    # The same request_id for something else is refused rather than taken as the first.
-    other = refund(client, session, ticket, request_id=request_id, amount=100)
+    # A retry after the refund was made (its answer lost): told it is done, not "already refunded".
+    again = refund(client, session, ticket, request_id=request_id)
+    assert again.status_code == 200 and again.get_json()["action"]["state"] == "done"
+    assert again.get_json()["reply"].startswith("Ho rimborsato")
+    assert len(billing.refunds()) == 1
+    # The same request_id from another agent or for another action is refused rather than taken as the first.
+    other = ask(client, session, ticket_id=ticket, request_id=request_id, kind="promo_code", campaign="PPV-SORRY")
     assert other.status_code == 409
+    stranger = refund(client, session_for(agents.tier2), ticket, request_id=request_id)
+    assert stranger.status_code == 409
 
 
 def test_two_agents_refunding_the_same_purchase_at_once_refund_it_once(client, app, billing, agents, session_for,
