@@ -145,7 +145,8 @@ def approval_text(action: CustomerAction) -> dict[str, Any] | str | None:
     detail = (action.result or {}).get("approval") or {}
     limit = detail.get("limit")
     if limit in ("per_ticket", "per_agent_per_day"):
-        return {"t": f"customer.approval.{limit}", "default": action.approval_reason,
+        first = "" if detail.get("spent") else "_first"  # nothing spent yet: no "0.00 already refunded"
+        return {"t": f"customer.approval.{limit}{first}", "default": action.approval_reason,
                 "args": {"limit": _money(detail.get("amount"), detail.get("currency")),
                          "spent": _money(detail.get("spent"), detail.get("currency"))}}
     if limit == "currency":

@@ -29,6 +29,20 @@ def _money(item: dict[str, Any]) -> dict[str, Any] | None:
     return {"money": from_float(float(amount), currency), "currency": currency}
 
 
+def _purchase_marks(item: dict[str, Any]) -> list[Any]:
+    """What the billing system says of a purchase beyond its price: a duplicate charge, what was refunded."""
+    marks: list[Any] = []
+    if item.get("duplicate_of"):
+        marks.append({"badge": {"t": "customer.duplicate_charge"}, "tone": "red"})
+    refunded = item.get("amount_refunded")
+    if isinstance(refunded, int) and refunded > 0 and isinstance(item.get("amount_minor"), int):
+        currency = str(item.get("currency") or "EUR").upper()
+        key = "customer.refunded_all" if refunded >= item["amount_minor"] else "customer.refunded_part"
+        marks.append({"badge": {"t": key, "args": {"amount": {"money": refunded, "currency": currency}}},
+                      "tone": "green"})
+    return marks
+
+
 def blocks(data: dict[str, Any]) -> dict[str, Any]:
     """``{"blocks": [...], "empty": text}`` for a source's answer."""
     state = data.get("state")
@@ -53,7 +67,8 @@ def blocks(data: dict[str, Any]) -> dict[str, Any]:
         shown.append({"type": "list", "name": "purchases", "title": {"t": "customer.purchases"}, "items": [
             {"title": item.get("title") or item.get("description") or "", "aside": _money(item),
              "note": [_label("kind", item["kind"]) if item.get("kind") else None,
-                      {"day": item["date"]} if item.get("date") else None]}
+                      {"day": item["date"]} if item.get("date") else None],
+             "meta": _purchase_marks(item)}
             for item in data["purchases"]]})
     if data.get("refunds"):
         shown.append({"type": "list", "name": "refunds", "title": {"t": "customer.refunds"}, "items": [

@@ -167,8 +167,9 @@ def decide(session: Session, action: CustomerAction, agent: AgentRecord, setting
         allowed_amount = getattr(rule, limit)
         if allowed_amount is not None and spent + action.amount > allowed_amount:
             already = "already refunded on this ticket" if limit == "per_ticket" else "refunded today"
-            return Decision("approval", name, f"above the limit {words} of {money(allowed_amount, currency, 'en')} "
-                                              f"({money(spent, currency, 'en')} {already})",
+            spent_words = f" ({money(spent, currency, 'en')} {already})" if spent else ""
+            return Decision("approval", name, f"above the limit {words} of {money(allowed_amount, currency, 'en')}"
+                                              + spent_words,
                             {"limit": limit, "amount": allowed_amount, "spent": spent, "currency": currency})
     reserve(session, action, now)
     return Decision("allow", name)
