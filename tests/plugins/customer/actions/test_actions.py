@@ -14,20 +14,14 @@ import pytest
 import requests
 
 from plugins.customer.models import CustomerAction
-from tests.plugins.customer.actions_fixtures import (  # noqa: F401  (fixtures)
+from tests.plugins.customer.actions.support import (
     APPROVALS,
     CUSTOMER,
     LEAD_SLACK,
     TICKET,
-    action_settings,
     actions,
-    agents,
-    app_config,
     ask,
     bearer,
-    billing,
-    opened,
-    session_for,
 )
 
 
@@ -477,5 +471,3 @@ def test_settings_refuse_bad_rules(app):
         with pytest.raises(ValidationError):
             CustomerSettings.model_validate(bad)
 
-
-__all__ = ["action_settings"]

@@ -17,20 +17,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.plugins.customer.actions_fixtures import (
+from tests.plugins.customer.actions.support import (
     APPROVALS,
     CUSTOMER,
     LEAD_SLACK,
     action_settings,
-    agents,
-    billing,
 )
 from tests.sandbox_fixtures import wait_for
 from tests.sidebar.test_sidebar_browser import ARTIFACTS, browser, open_sidebar, served, zaf_sdk
 
 pytestmark = [pytest.mark.browser, pytest.mark.hook("sidebar_panels", "sidebar_messages", "register_routes",
                                                     "register_work_handlers", "handle_event")]
-__all__ = ["agents", "billing", "browser", "served", "zaf_sdk"]  # the fixtures this module reuses
+__all__ = ["browser", "served", "zaf_sdk"]  # the fixtures this module reuses
 
 
 @pytest.fixture

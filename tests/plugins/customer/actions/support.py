@@ -17,7 +17,7 @@ from plugins.customer.billing import cache
 from plugins.customer.models import CustomerAction
 from sandbox.billing import BillingState, create_app
 from sandbox.server import ServerThread
-from tests.sidebar.conftest import bearer, claims, index_ticket, session_from
+from tests.sidebar.conftest import bearer, index_ticket, session_from
 
 BILLING_SECRET = "billing-secret-for-tests"
 APPROVALS = "C08APPROVALS"  # the Slack sandbox's #billing-approvals
@@ -150,7 +150,3 @@ def actions(app: Any) -> list[CustomerAction]:
     with storage.session(app) as session:
         return list(session.scalars(sa.select(CustomerAction).order_by(CustomerAction.id)))
 
-
-__all__ = ["APPROVALS", "CUSTOMER", "LEAD_SLACK", "OTHER_CUSTOMER", "TICKET", "Agents", "Billing", "actions",
-           "action_settings", "agents", "ask", "bearer", "billing", "claims", "customer_record", "opened",
-           "session_for"]

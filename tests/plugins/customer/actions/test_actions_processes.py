@@ -12,16 +12,11 @@ from app.db import storage
 from app.models import WorkItem
 from plugins.customer.models import CustomerAction
 from tests.conftest import base_config
-from tests.plugins.customer.actions_fixtures import (  # noqa: F401  (fixtures)
+from tests.plugins.customer.actions.support import (
     CUSTOMER,
     action_settings,
     actions,
-    agents,
-    app_config,
     ask,
-    billing,
-    opened,
-    session_for,
 )
 from tests.processes import kill_hard, spawn_worker, stop
 from tests.sandbox_fixtures import wait_for
