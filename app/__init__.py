@@ -58,6 +58,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     plugin_manager.init_app(app)
     sidebar.init_app(app)
     mirror.init_app(app)  # after the sidebar: the mirror sees each event first
+    from app import retention
+
+    retention.init_app(app)  # a core timer deleting old done rows (and `flask purge`); it handles no events
     cli.init_app(app)
 
     if settings.embedded_worker:

@@ -47,10 +47,18 @@ def db_downgrade(revision: str) -> None:
 
 @click.command("worker")
 @click.option("--threads", type=int, default=None, help="Drain loops in this process (default: setting).")
-def worker_command(threads: int | None) -> None:
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve this worker's Prometheus /metrics on this port (default: DESKMATE_WORKER_METRICS_PORT).")
+def worker_command(threads: int | None, metrics_port: int | None) -> None:
     """Run a worker: hand events to plugins, perform work items, run timed passes. Stops on SIGTERM."""
+    from app import metrics
     from app.worker import Worker
 
+    settings = current_app.config["DESKMATE"]
+    port = metrics_port if metrics_port is not None else settings.worker_metrics_port
+    if port is not None:
+        server = metrics.serve(port, settings.worker_metrics_address, settings.metrics_token)
+        click.echo(f"worker metrics at http://{settings.worker_metrics_address}:{server.server_port}/metrics")
     sync_default_account(current_app, get_clock().now())
     worker = Worker(current_app._get_current_object())  # type: ignore[attr-defined]
 
@@ -218,10 +226,43 @@ def notices_retry(subject_key: str | None, subdomain: str | None) -> None:
     click.echo(f"{count} notice(s) will be tried again")
 
 
+@click.command("purge")
+@click.option("--days", type=click.FloatRange(min=2), default=None,
+              help="Delete what finished more than this many days ago (default: DESKMATE_RETENTION_DAYS).")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@click.option("--account", "subdomain", help="Only this account (default: every account).")
+def purge_command(days: float | None, dry_run: bool, subdomain: str | None) -> None:
+    """Delete done inbound events, done work items and plugins' old rows (see docs/operations.md, Retention)."""
+    from app import retention
+    from app.accounts import get_account
+
+    settings = current_app.config["DESKMATE"]
+    before = retention.cutoff(get_clock().now(), days if days is not None else settings.retention_days)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with storage.session() as session:
+        query = sa.select(Account.id).order_by(Account.id)
+        if subdomain:
+            query = query.where(Account.subdomain == subdomain)
+        ids = list(session.scalars(query))
+    if subdomain and not ids:
+        raise click.UsageError(f"no account {subdomain!r}")
+    verb = "would delete" if dry_run else "deleted"
+    for account_id in ids:
+        account = get_account(account_id, app)
+        if account is None:
+            continue  # inactive: its rows stay until it is active again or removed (which cascades)
+        purged = retention.purge_account(app, account, before=before, batch_size=settings.retention_batch_size,
+                                         dry_run=dry_run)
+        plugins = "".join(f", {count} rows of {name}" for name, count in purged.plugins.items())
+        click.echo(f"{account.subdomain}: {verb} {purged.events} inbound events, {purged.work_items} work items"
+                   f"{plugins} (finished before {before.isoformat()})")
+
+
 def init_app(app: Flask) -> None:
     for group in (db_cli, accounts_cli, tokens_cli, work_cli, notices_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(purge_command)
     install.init_app(app)  # flask zendesk ..., flask slack ...
     for name, function in plugin_manager.implementations(app, "register_commands"):
         group = AppGroup(name.replace("_", "-"), help=f"Commands of the {name} plugin.")

@@ -75,6 +75,23 @@ class Settings(BaseSettings):
     batch_linger_seconds: float = Field(default=2.0, ge=0)
     job_status_timeout_seconds: float = Field(default=60.0, gt=0)
 
+    # Retention (app/retention.py, docs/operations.md "Retention"): done inbound events and done work items are
+    # deleted this many days after they finished. It is also how long a repeated webhook delivery is still
+    # recognised as a duplicate, so it must outlast the helpdesk's retries (hours) and the longest window in
+    # which a timer may enqueue the same key again (the SLA digest's day): hence at least 2.
+    retention_days: float = Field(default=14.0, ge=2)
+    # How often the worker's retention pass runs (once per account per interval), and the rows per transaction:
+    # small transactions never hold SQLite's write lock or a PostgreSQL snapshot for long.
+    retention_interval_seconds: float = Field(default=3600.0, ge=10)
+    retention_batch_size: int = Field(default=1000, ge=1, le=50_000)
+    # /healthz says "degraded" while events or work items failed for good within this window (older failures
+    # stay listed in Failed work and counted, but no longer mark the service as failing now).
+    health_failed_window_seconds: int = Field(default=3600, ge=60)
+    # `flask worker` serves its own Prometheus /metrics on this port (helpdesk calls, 429s, durations are
+    # counted in the worker, which may run on any host); unset: not served. `--metrics-port` overrides it.
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    worker_metrics_address: str = "0.0.0.0"  # noqa: S104 - scraped from other hosts; protect with METRICS_TOKEN
+
     # The agent sidebar (app/sidebar): session lifetime, the ticket-context cache, the ZAF SDK it loads.
     sidebar_session_minutes: int = Field(default=20, ge=2, le=120)
     # A session is refreshed at most this long after the helpdesk's signed load; then the agent reloads.

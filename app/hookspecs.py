@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import click
     from flask import Blueprint
     from pydantic import BaseModel
@@ -77,6 +79,18 @@ def register_work_handlers() -> dict[str, Handler]:  # type: ignore[empty-body]
 @hookspec
 def register_commands(cli: click.Group) -> None:
     """Add this plugin's ``flask <name> ...`` commands to ``cli``."""
+
+
+@hookspec
+def purge(ctx: PluginContext, before: datetime, limit: int, dry_run: bool) -> int:  # type: ignore[empty-body]
+    """Delete up to ``limit`` of this plugin's rows of the account that only matter before ``before``; return
+    how many.
+
+    Retention (``app.retention``) calls it once per account per interval, and ``flask purge``: again, each
+    call its own transaction, until it returns less than ``limit``. Delete only what nothing can need again
+    (what makes an action happen once must outlive every repeat of it); the core never touches plugins'
+    tables. With ``dry_run``, delete nothing and return how many rows would go (all of them).
+    """
 
 
 @hookspec

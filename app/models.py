@@ -15,6 +15,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.crypto import EncryptedString
 from app.db import Base
 
+# The predicates of the queue tables' partial indexes; migration 0006_retention writes the same text. A query
+# uses such an index only when its WHERE holds the predicate itself, as literal SQL (SQLite matches the term
+# exactly, and PostgreSQL's generic plans cannot prove it from a bound parameter): add the constant as a
+# conjunct, e.g. ``.where(EVENTS_OPEN, InboundEvent.state == "pending", ...)``.
+EVENTS_OPEN = sa.text("state IN ('pending', 'processing')")
+WORK_OPEN = sa.text("state IN ('pending', 'running')")
+FAILED_ROWS = sa.text("state = 'failed'")
+DONE_ROWS = sa.text("state = 'done'")
+
 
 class Account(Base):
     """One helpdesk account (a Zendesk subdomain) with its credentials, secrets and settings."""
@@ -49,7 +58,14 @@ class InboundEvent(Base):
     __table_args__ = (
         sa.UniqueConstraint("account_id", "event_key"),
         sa.UniqueConstraint("account_id", "invocation_id"),
-        sa.Index("ix_inbound_events_due", "state", "next_attempt_at"),
+        # Partial indexes (``app.retention``): claims and /healthz read only the rows still to do, and those
+        # failed or done, through indexes that hold only such rows, so they cost the same at any table size.
+        sa.Index("ix_inbound_events_due", "account_id", "state", "next_attempt_at", postgresql_where=EVENTS_OPEN,
+                 sqlite_where=EVENTS_OPEN),
+        sa.Index("ix_inbound_events_failed", "account_id", "processed_at", postgresql_where=FAILED_ROWS,
+                 sqlite_where=FAILED_ROWS),
+        sa.Index("ix_inbound_events_done", "account_id", "processed_at", postgresql_where=DONE_ROWS,
+                 sqlite_where=DONE_ROWS),
         sa.Index("ix_inbound_events_ticket", "account_id", "ticket_id"),
     )
 
@@ -78,7 +94,12 @@ class WorkItem(Base):
     __tablename__ = "work_items"
     __table_args__ = (
         sa.UniqueConstraint("account_id", "idempotency_key"),
-        sa.Index("ix_work_items_due", "state", "next_attempt_at"),
+        sa.Index("ix_work_items_due", "account_id", "state", "next_attempt_at", postgresql_where=WORK_OPEN,
+                 sqlite_where=WORK_OPEN),
+        sa.Index("ix_work_items_failed", "account_id", "finished_at", postgresql_where=FAILED_ROWS,
+                 sqlite_where=FAILED_ROWS),
+        sa.Index("ix_work_items_done", "account_id", "finished_at", postgresql_where=DONE_ROWS,
+                 sqlite_where=DONE_ROWS),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)

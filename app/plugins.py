@@ -30,7 +30,7 @@ from app.clock import get_clock
 from app.config import ConfigError
 from app.db import storage
 from app.mirror import Mirror
-from app.models import Account, InboundEvent, WorkItem
+from app.models import FAILED_ROWS, Account, InboundEvent, WorkItem
 
 EXTENSION_KEY = "deskmate.plugins"
 log = logging.getLogger("deskmate.plugins")
@@ -166,7 +166,8 @@ class PluginContext:
             raise ValueError(f"plugin {self.plugin} may only ask about its own work kinds ('{self.plugin}.*')")
         rows = self.session.execute(
             sa.select(WorkItem.idempotency_key, WorkItem.state, WorkItem.finished_at, WorkItem.last_error)
-            .where(WorkItem.state == workqueue.FAILED, WorkItem.account_id == self.account.id,
+            # FAILED_ROWS as literal SQL lets the partial index ix_work_items_failed serve it (app.models).
+            .where(FAILED_ROWS, WorkItem.state == workqueue.FAILED, WorkItem.account_id == self.account.id,
                    WorkItem.kind == kind, WorkItem.finished_at >= since)
         ).all()
         return {row.idempotency_key: WorkState(row.state, row.finished_at, row.last_error) for row in rows}

@@ -7,6 +7,7 @@ API) and ``backfill`` (the command). See README.md.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import click
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 
 from app.api import Event, Handler, PluginContext, SidebarTicket, Timer
 from app.hookspecs import hookimpl
-from plugins.routing import admin_page, commands, decide, jobs, models, views
+from plugins.routing import admin_page, commands, decide, jobs, models, retention, views
 from plugins.routing.settings import RoutingSettings
 
 __all__ = ["models"]  # imported so that the tables are part of Base.metadata
@@ -42,6 +43,11 @@ def register_work_handlers() -> dict[str, Handler]:
 @hookimpl
 def register_timers() -> list[Timer]:
     return jobs.timers()
+
+
+@hookimpl
+def purge(ctx: PluginContext, before: datetime, limit: int, dry_run: bool) -> int:
+    return retention.purge(ctx, before, limit, dry_run)
 
 
 @hookimpl

@@ -227,8 +227,8 @@ def test_backoff_grows_and_is_capped():
 def test_timer_pass_run_twice_by_two_workers_enqueues_once(app, worker, clock):
     from app.worker import Worker
 
-    assert worker.run_timers() == 1
-    assert Worker(app, worker_id="other").run_timers() == 1
+    assert worker.run_timers({"sweep"}) == 1
+    assert Worker(app, worker_id="other").run_timers({"sweep"}) == 1
     worker.run_until_idle()
     assert sample_plugin.performed == {f"sample_plugin:record:sweep:{clock.now():%Y%m%d%H%M}": 1}
     clock.advance(minutes=1)
