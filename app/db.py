@@ -141,7 +141,10 @@ def make_engine(url: str, *, instance_path: str | None = None, writer: bool = Tr
         if database and database != ":memory:" and not Path(database).is_absolute() and instance_path:
             # Relative SQLite paths are relative to the working directory; make sure the folder exists.
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # hide_parameters: a database error's message would otherwise carry the statement's values (ticket
+        # subjects, emails, payloads) into every log that records it.
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                                  hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling breaks SAVEPOINT (which isolates each plugin's event handling)
         # and starts transactions as DEFERRED, where a read followed by a write fails with SQLITE_BUSY_SNAPSHOT
@@ -155,8 +158,21 @@ def make_engine(url: str, *, instance_path: str | None = None, writer: bool = Tr
     # that died (a database restart) fails one request, which the sender retries, and the pool replaces it.
     # preserve_rowcount: psycopg reports -1 for an INSERT's rowcount unless asked to keep it, and
     # ``enqueue``/``emit`` answer "was it new?" from the rowcount of INSERT ... ON CONFLICT DO NOTHING.
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800,
-                            execution_options={"preserve_rowcount": True})
+    engine = sa.create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800, hide_parameters=True,
+                              execution_options={"preserve_rowcount": True})
+    event.listen(engine, "handle_error", _without_row_values)
+    return engine
+
+
+def _without_row_values(context: Any) -> None:
+    """Keep PostgreSQL's error message to its first line: its DETAIL repeats row values ("Key (account_id,
+    event_key)=(1, ...) already exists", "Failing row contains (...)"), which ``hide_parameters`` does not
+    reach. The driver's exception keeps them in ``diag`` for code that needs them."""
+    for error in (context.original_exception, context.sqlalchemy_exception):
+        message = error.args[0] if error is not None and error.args else None
+        if isinstance(message, str) and "\nDETAIL:" in message:
+            kept = [line for line in message.split("\n") if not line.startswith("DETAIL:")]
+            error.args = ("\n".join(kept), *error.args[1:])
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -15,11 +15,14 @@ every stored row.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 ENVELOPE_PREFIX = "zen:event-type:"
+# Ids are stored as BIGINT: a larger one (``1e23``, twenty digits) names no ticket and would overflow the insert.
+ID_MIN, ID_MAX = -(2**63), 2**63 - 1
 
 TICKET_EVENT_TYPES = frozenset(
     {
@@ -75,17 +78,20 @@ def _int_or_none(value: Any, name: str = "id", where: str | None = None) -> int 
     if value is None or value == "":
         return None
     kind = type(value)  # not isinstance: True is an int, and must not be read as ticket 1
+    number: int | None = None
     if kind is int:
-        return value
-    if kind is str:
-        try:
-            return int(value)
-        except ValueError:
-            pass
+        number = value
+    elif kind is str and len(value) <= 20:  # longer cannot be a BIGINT, and int() of huge strings is slow
+        with suppress(ValueError):
+            number = int(value)
     elif kind is float and value.is_integer():
-        return int(value)
+        number = int(value)
+    if number is not None and ID_MIN <= number <= ID_MAX:
+        return number
     name = f"{where}.{name}" if where else name  # built only when refusing: this runs for every delivery
-    raise EventError(f"'{name}' must be an id (a whole number or its digits), got {value!r}", name)
+    shown = value if len(repr(value)) <= 40 else f"{repr(value)[:40]}..."
+    raise EventError(f"'{name}' must be an id (a whole number of at most 64 bits, or its digits), got {shown!r}",
+                     name)
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from flask import Response, current_app, g, jsonify, request
+from flask import Request, Response, current_app, g, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.routing import IntegerConverter
 
 from app.accounts import AccountView, get_account
 from app.clock import get_clock
@@ -29,6 +34,11 @@ __all__ = ["current_account", "db_session", "json_body", "json_error", "require_
 
 # What an unexpected failure answers (the details go to the log, never to the caller).
 INTERNAL_ERROR = "internal error; the server log has the details"
+
+# Every id Deskmate stores is a BIGINT (SQLite's INTEGER has the same range); a larger number in a URL or a body
+# can name nothing, and reaching the database with it is an overflow error instead of a "not found".
+BIGINT_MAX = 2**63 - 1
+BIGINT_MIN = -(2**63)
 
 
 def json_error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
@@ -97,28 +107,194 @@ def close_request_session(exc: BaseException | None) -> None:
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400 JSON error raised as an HTTPException."""
-    from werkzeug.exceptions import BadRequest
+    """The request's JSON object, or a 400 JSON error raised as an HTTPException.
 
-    data = request.get_json(silent=True)
+    What ``request.get_json`` refuses (see ``DeskmateRequest``) is answered with its own reason and field.
+    """
+    data = request.get_json(silent=True) if not request.is_json else request.get_json()
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
     return data
 
 
-def init_app(app: Any) -> None:
-    from werkzeug.exceptions import HTTPException
+class BadField(HTTPException):
+    """A refusal that names the part of the request at fault (``field``: a query or form field, or a dotted
+    path into a JSON body such as ``detail.subject`` or ``ids.1``); answered as ``error.field``."""
 
+    def __init__(self, code: int, description: str, field: str) -> None:
+        super().__init__(description)
+        self.code, self.field = code, field
+
+
+# PostgreSQL refuses NUL in text and JSON, and nothing encodes a lone surrogate to UTF-8; SQLite would store
+# both, so they are refused at the door on every database alike.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# In JSON text those characters can only arrive as escapes (raw control characters and surrogate bytes are
+# invalid JSON or invalid UTF-8), and a too large integer as a run of digits: bodies without either need no walk.
+_MAYBE_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_MAYBE_UNSTORABLE_OR_BIG = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|[0-9]{19}")
+
+
+def _printable(part: str) -> str:
+    return _UNSTORABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", part)
+
+
+def unstorable_field(value: Any, *, integers: bool = True) -> str | None:
+    """The dotted path of the first string or key in ``value`` (parsed JSON) that no database can store alike
+    (NUL, a lone surrogate), or, with ``integers``, of an integer outside the BIGINT range; None when all is well.
+
+    Iterative, so that a body nested as deep as the JSON parser allows cannot exhaust the stack here.
+    """
+    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return ".".join(_printable(part) for part in path) or "body"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if _UNSTORABLE.search(key):
+                    return ".".join(_printable(part) for part in (*path, key))
+                stack.append((child, (*path, key)))
+        elif isinstance(item, list):
+            stack.extend((child, (*path, str(index))) for index, child in enumerate(item))
+        elif integers and type(item) is int and not BIGINT_MIN <= item <= BIGINT_MAX:
+            return ".".join(path) or "body"
+    return None
+
+
+def check_storable_json(raw: bytes, value: Any, *, integers: bool = True, prefix: str = "") -> None:
+    """Raise a 422 ``BadField`` when ``value`` (parsed from ``raw``) holds what ``unstorable_field`` finds."""
+    if integers:
+        if not _MAYBE_UNSTORABLE_OR_BIG.search(raw):
+            return
+    elif b"\\u" not in raw or not _MAYBE_UNSTORABLE.search(raw):  # ``in`` first: most webhooks are ASCII
+        return
+    field = unstorable_field(value, integers=integers)
+    if field is not None:
+        field = f"{prefix}.{field}" if prefix and field != "body" else (prefix or field)
+        raise BadField(422, f"'{field}' holds a value Deskmate cannot store: a NUL character, half of a "
+                            f"surrogate pair, or a whole number beyond 64 bits", field)
+
+
+def loads_strict(data: str | bytes) -> Any:
+    """JSON as RFC 8259 requires between systems: UTF-8 without a byte order mark.
+
+    Python's ``json.loads`` also guesses UTF-16 and UTF-32 and skips a byte order mark, which the rest of the
+    way (the stored text, PostgreSQL's jsonb) does not. Every failure is a ``ValueError``, nesting too deep
+    for the parser included.
+    """
+    try:
+        return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """The app's JSON provider, which Flask also parses request bodies with: ``loads_strict``."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads_strict(s)
+
+
+class DeskmateRequest(Request):
+    """Flask's request, refusing with the field named what a database would refuse or SQLite alone would
+    store. Every route reading ``request.get_json()`` or ``json_body()`` gets it, the core's and the plugins'."""
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        value = super().get_json(force=force, silent=silent, cache=cache)
+        if value is not None:
+            check_storable_json(self.get_data(cache=True), value)
+        return value
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        if e is None:
+            return super().on_json_loading_failed(e)  # not a JSON content type: Flask's 415
+        raise BadField(400, f"the body is not valid JSON in UTF-8: {e}", "body")
+
+
+class BigintConverter(IntegerConverter):
+    """``<int:...>`` in every route of the core and the plugins: an id, so a number past BIGINT matches no
+    route (a 404) instead of overflowing in the lookup."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = BIGINT_MAX, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def refuse_nul_in_fields() -> None:
+    """Before every view: a NUL in a query or form field is a 422 naming it (werkzeug decodes what is not
+    UTF-8 to U+FFFD, so NUL is the one character of those fields a database refuses)."""
+    query = request.environ.get("QUERY_STRING", "")
+    if "%00" in query or "\x00" in query:
+        _refuse_nul(request.args.items(multi=True))
+    if request.mimetype in _FORM_TYPES:
+        # The raw body is kept first, so that a view verifying a signature over it (Slack's) still reads it.
+        raw = request.get_data(cache=True)
+        if b"%00" in raw or b"\x00" in raw:
+            _refuse_nul(request.form.items(multi=True))
+
+
+def _refuse_nul(items: Any) -> None:
+    for name, value in items:
+        if "\x00" in name or "\x00" in value:
+            field = _printable(name)
+            raise BadField(422, f"'{field}' holds a NUL character, which Deskmate cannot store", field)
+
+
+def is_html_page() -> bool:
+    """Whether this request is for an admin HTML page (answered with an HTML error page) rather than an API."""
+    path = request.path
+    return path.startswith("/admin/") and not path.startswith("/admin/api/")
+
+
+def error_answer(status: int, message: str, field: str | None = None) -> Any:
+    """An error as the request expects it: an HTML page for admin pages, else the JSON error body."""
+    extra = {"field": field} if field is not None else {}
+    if is_html_page():
+        return render_template("admin/error.html", status=status, message=message, field=field), status
+    return json_error(status, message, **extra)
+
+
+def commit_request_session(response: Response) -> Response:
+    """Commit the request's session before the answer leaves, so that a failed commit is answered as one (a
+    JSON 500) instead of breaking the response after it was built."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        try:
+            if session.in_transaction():
+                session.commit()
+        finally:
+            session.close()
+    return response
+
+
+def init_app(app: Any) -> None:
+    sort_keys = app.json.sort_keys
+    app.json = StrictJSONProvider(app)
+    app.json.sort_keys = sort_keys
+    app.request_class = DeskmateRequest
+    # Before any blueprint is registered: rules take their converters when they are added.
+    app.url_map.converters["int"] = BigintConverter
+    app.before_request(refuse_nul_in_fields)
+    app.after_request(commit_request_session)
     app.teardown_request(close_request_session)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
-        return json_error(exc.code or 500, exc.description or exc.name)
+        return error_answer(exc.code or 500, exc.description or exc.name, getattr(exc, "field", None))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        return json_error(500, INTERNAL_ERROR)
+        session = g.pop("db_session", None)
+        if session is not None:  # nothing of a request that failed is committed
+            session.rollback()
+            session.close()
+        return error_answer(500, INTERNAL_ERROR)
 
 
 def __getattr__(name: str) -> Any:

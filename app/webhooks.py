@@ -27,7 +27,7 @@ from app import inbox, metrics
 from app.accounts import account_secrets, find_for_webhook
 from app.clock import get_clock
 from app.events import EventError
-from app.web import INTERNAL_ERROR
+from app.web import INTERNAL_ERROR, BadField, check_storable_json, loads_strict
 
 bp = Blueprint("webhooks", __name__)
 _SUBDOMAIN = re.compile(r"[A-Za-z0-9-]{1,63}")
@@ -105,9 +105,15 @@ def _verify_and_store(app: Flask, headers: Headers, read_body: Callable[[int], b
         raise Refused(401, "the signature timestamp is missing, malformed or too old", "stale")
 
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise Refused(400, "the body is not valid JSON", "bad_json") from None
+        body = loads_strict(raw)
+    except ValueError as exc:
+        raise Refused(400, f"the body is not valid JSON in UTF-8: {exc}", "bad_json", "body") from None
+    try:
+        # Ints are not checked: a large number in a custom field is stored as JSON text alike everywhere, and
+        # the ids read from the body are bounded by normalise.
+        check_storable_json(raw, body, integers=False)
+    except BadField as exc:
+        raise Refused(422, str(exc.description), "bad_event", exc.field) from None
     try:
         return inbox.accept_webhook(app, account_id=account.id, body=body, raw=raw, now=now,
                                     invocation_id=headers.get("X-Zendesk-Webhook-Invocation-Id") or None)
