@@ -99,6 +99,24 @@ def _token_still_valid(token_id: int) -> bool:
     return bool(exists) and revoked is None
 
 
+# How browsers read a URL (WHATWG URL standard): C0 controls and spaces around it are stripped, tabs and
+# newlines anywhere are dropped, and a backslash counts as a slash.
+_URL_EDGES = "".join(chr(code) for code in range(0x21))
+_URL_DROPPED = str.maketrans("", "", "\t\n\r")
+
+
+def local_target(value: str | None) -> str | None:
+    """``value`` as a path on this site to go to after sign-in, or None when a browser could read it as another
+    site: ``/<tab>/evil.example`` and ``/\\evil.example`` are both ``//evil.example``, which would make the
+    login an open redirect sending a freshly signed-in admin anywhere."""
+    if not value:
+        return None
+    target = value.strip(_URL_EDGES).translate(_URL_DROPPED).replace("\\", "/")
+    if not target.startswith("/") or target.startswith("//") or any(ord(c) < 0x20 or c == "\x7f" for c in target):
+        return None
+    return target
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """Deliberately public: the form that turns an admin API token into an admin session."""
@@ -119,9 +137,7 @@ def login() -> Any:
                     session[SESSION_KEY] = {"account_id": row.account_id, "token_id": row.id}
                     session.permanent = True
             if error is None:
-                target = request.args.get("next") or url_for("admin_pages.index")
-                # Only local paths: an open redirect would let a link send admins anywhere.
-                return redirect(target if target.startswith("/") and not target.startswith("//") else "/admin/")
+                return redirect(local_target(request.args.get("next")) or url_for("admin_pages.index"))
     return render_template("admin/login.html", error=error), (401 if error else 200)
 
 
