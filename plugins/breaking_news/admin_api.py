@@ -79,7 +79,12 @@ def parse(model: type[BaseModel], body: dict[str, Any]) -> Any:
         return invalid(exc)
 
 
+MAX_INCIDENT_ID = 2**31 - 1  # an INTEGER primary key: PostgreSQL refuses a larger number in the lookup
+
+
 def find(incident_id: int) -> Incident | None:
+    if not 0 < incident_id <= MAX_INCIDENT_ID:
+        return None
     return db_session().scalar(sa.select(Incident).where(Incident.account_id == current_account().id,
                                                          Incident.id == incident_id))
 

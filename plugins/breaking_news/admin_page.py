@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.api import admin_page, context_for, current_account, require_admin_page, transaction
 from plugins.breaking_news import incidents as service
-from plugins.breaking_news.admin_api import QuickLinksIn, save_quick_links
+from plugins.breaking_news.admin_api import MAX_INCIDENT_ID, QuickLinksIn, save_quick_links
 from plugins.breaking_news.models import SEVERITIES, STATUSES, Incident, QuickLinks
 from plugins.breaking_news.public_views import news_cache
 
@@ -53,6 +53,15 @@ def _problems(exc: ValidationError) -> str:
                      for error in exc.errors())
 
 
+def _form_id(value: str | None, name: str, maximum: int) -> int:
+    """An id typed in a form; a ``ValueError`` (shown beside the form) unless it can name a row."""
+    text = (value or "").strip()
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
+    if not 0 < number <= maximum:
+        raise ValueError(f"the {name} must be a whole number from 1 to {maximum}")
+    return number
+
+
 def _perform(action: str, form: Any) -> str:
     """Do what the form asks in one transaction; returns what to tell the admin."""
     account = current_account()
@@ -68,7 +77,7 @@ def _perform(action: str, form: Any) -> str:
             incident = service.create_incident(ctx, data)  # type: ignore[arg-type]
             message = f"Published incident {incident.id}."
         elif action in ("update", "resolve"):
-            incident_id = int(form.get("incident_id", 0))
+            incident_id = _form_id(form.get("incident_id"), "incident", MAX_INCIDENT_ID)
             found = session.scalar(sa.select(Incident).where(Incident.account_id == account.id,
                                                              Incident.id == incident_id))
             if found is None:
@@ -80,7 +89,7 @@ def _perform(action: str, form: Any) -> str:
             service.add_update(ctx, found, update)
             message = f"Incident {found.id} is now {update.status}."
         elif action == "quick_links":
-            form_id = int(form.get("form_id", ""))
+            form_id = _form_id(form.get("form_id"), "form id", 2**63 - 1)
             links = QuickLinksIn.model_validate({"links": _links(form.get("links", ""))})
             save_quick_links(ctx, form_id, [link.model_dump(exclude_none=True) for link in links.links])
             message = f"Saved the quick links of form {form_id}."

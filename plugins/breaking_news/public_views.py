@@ -73,8 +73,12 @@ def _read_version(app: Flask, account_id: int) -> int:
 
 @lru_cache(maxsize=256)
 def _query(raw: str) -> tuple[str | None, str | None, bool]:
-    """``(account, locale, locale_is_valid)`` of a query string; widgets send the same few again and again."""
-    args = parse_qs(raw, max_num_fields=20)
+    """``(account, locale, locale_is_valid)`` of a query string; widgets send the same few again and again.
+
+    Only those two fields are read; any others (a CDN's or a page's cache busters) are ignored, however many.
+    """
+    ours = "&".join(part for part in raw.split("&") if part.startswith(("account=", "locale=")))
+    args = parse_qs(ours)
     account = args["account"][0] if "account" in args else None
     value = args["locale"][0] if "locale" in args else None
     if not value:

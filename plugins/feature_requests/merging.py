@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from app.api import summarise_notices
 from plugins.feature_requests.models import FeatureRequest, Link, Merge
-from plugins.feature_requests.records import FeatureRequestError, canonical, get, record_status, subject_key
+from plugins.feature_requests.records import (
+    MAX_REQUEST_ID,
+    FeatureRequestError,
+    canonical,
+    get,
+    record_status,
+    subject_key,
+)
 
 
 def merge(session: Session, duplicate: FeatureRequest, target: FeatureRequest, *, by: str,
@@ -65,7 +72,9 @@ def undo(session: Session, account_id: int, merge_id: int, *, by: str, now: date
         FeatureRequestError: 404 for an unknown merge; 409 when it was undone already or a requester notice
             about either request exists (someone may have been told).
     """
-    row = session.scalar(sa.select(Merge).where(Merge.account_id == account_id, Merge.id == merge_id))
+    # Merge ids are INTEGERs like request ids: a larger one is refused before PostgreSQL sees it.
+    row = session.scalar(sa.select(Merge).where(Merge.account_id == account_id, Merge.id == merge_id)) \
+        if 0 < merge_id <= MAX_REQUEST_ID else None
     if row is None:
         raise FeatureRequestError(f"merge {merge_id} does not exist", 404)
     if row.undone_at is not None:

@@ -199,9 +199,11 @@ def list_requests(session: Session, account_id: int, *, statuses: Sequence[str] 
     else:
         statement = statement.where(FeatureRequest.status != "duplicate")
     if query:
-        pattern = f"%{query.lower()}%"
-        statement = statement.where(sa.or_(sa.func.lower(FeatureRequest.title).like(pattern),
-                                           sa.func.lower(FeatureRequest.description).like(pattern)))
+        # autoescape: the words are words, so % and _ in them match themselves, not anything.
+        words = query.lower()
+        statement = statement.where(sa.or_(sa.func.lower(FeatureRequest.title).contains(words, autoescape=True),
+                                           sa.func.lower(FeatureRequest.description).contains(words,
+                                                                                              autoescape=True)))
     requests = list(session.scalars(statement))
     counts = demand(session, account_id, None, premium_segments)
     empty = Demand()

@@ -132,8 +132,12 @@ def list_decisions() -> Any:
     except ValueError:
         return json_error(400, "limit and before must be whole numbers")
     if not 1 <= limit <= 500:
-        return json_error(400, "limit must be between 1 and 500")
-    if before is not None:
+        return json_error(400, "limit must be between 1 and 500", field="limit")
+    if before is not None and not 0 < before < 2**63:  # decision ids are BIGINTs: past that, nothing to page
+        return json_error(400, "before must be a decision id (a whole number of at most 64 bits)", field="before")
+    # Decision ids are INTEGERs: a larger ``before`` means "from the newest", and must not reach PostgreSQL,
+    # which refuses it as out of range.
+    if before is not None and before < 2**31:
         query = query.where(RoutingDecision.id < before)
     rows = db_session().scalars(query.order_by(RoutingDecision.id.desc()).limit(limit)).all()
     counts: dict[str, int] = dict(db_session().execute(  # type: ignore[arg-type]

@@ -20,6 +20,11 @@ from plugins.sla.models import SlaClock
 
 TAKE_KIND = "sla.take_ticket"
 STAFF_ROLES = frozenset({"agent", "admin"})
+# users.info errors that no retry changes: the clicking user is not one this workspace's token can see.
+UNKNOWN_USER = frozenset({"user_not_found", "user_not_visible", "account_inactive"})
+# chat.postEphemeral errors that mean the reply cannot reach that user in that channel, now or later.
+UNREACHABLE = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel", "user_not_found",
+                         "is_archived"})
 
 
 def on_click(event: Event, ctx: PluginContext) -> None:
@@ -44,7 +49,16 @@ def on_click(event: Event, ctx: PluginContext) -> None:
 def perform_take(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
     """Assign the ticket to the clicking agent, or tell them why not (ephemeral)."""
     ticket_id, slack_user = int(item.payload["ticket_id"]), str(item.payload["slack_user"])
-    email = _slack_email(ctx, slack_user)
+    try:
+        email = _slack_email(ctx, slack_user)
+    except SlackApiError as error:
+        code = error.response.get("error")
+        if code not in UNKNOWN_USER:
+            raise
+        # Asking again will not make the user exist (someone of another workspace in a shared channel, or
+        # deactivated since the click): answer now, and finish the item even if the answer cannot reach them.
+        return _refuse(ctx, item, f"Slack does not tell me who you are ({code}), so I cannot find your helpdesk "
+                                  "account", finish_if_unreachable=True)
     if not email:
         return _refuse(ctx, item, "your Slack profile shows no email address to find you in the helpdesk by")
     agent = _agent_by_email(ctx, email)
@@ -112,16 +126,25 @@ def _user_name(ctx: PluginContext, user_id: int) -> str:
         return f"agent {user_id}"
 
 
-def _refuse(ctx: PluginContext, item: ClaimedItem, reason: str) -> dict[str, Any]:
-    """Tell only the clicker why the ticket is not theirs (an ephemeral message in the channel)."""
+def _refuse(ctx: PluginContext, item: ClaimedItem, reason: str, *,
+            finish_if_unreachable: bool = False) -> dict[str, Any]:
+    """Tell only the clicker why the ticket is not theirs (an ephemeral message in the channel).
+
+    When the reply cannot reach them, the item fails for good (an admin sees it), unless
+    ``finish_if_unreachable``: for a clicker Slack does not know, that is expected, and the item is done.
+    """
     text = f"I could not assign ticket #{item.payload['ticket_id']} to you: {reason}."
     channel = item.payload.get("channel")
+    result: dict[str, Any] = {"ticket_id": item.payload["ticket_id"], "refused": reason}
     if channel:
         try:
             ctx.slack.chat_postEphemeral(channel=channel, user=item.payload["slack_user"], text=text)
         except SlackApiError as error:
             code = error.response.get("error")
-            if code in ("channel_not_found", "not_in_channel", "user_not_in_channel"):
+            if code not in UNREACHABLE:
+                raise
+            if not finish_if_unreachable:
                 raise PermanentFailure(f"ephemeral reply impossible: {code}") from error
-            raise
-    return {"ticket_id": item.payload["ticket_id"], "refused": reason}
+            ctx.log.info("take refused for %s, who cannot be told: %s", item.payload["slack_user"], code)
+            result["told"] = False
+    return result

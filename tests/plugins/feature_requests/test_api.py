@@ -145,6 +145,8 @@ def test_out_of_range_ids_are_4xx_not_errors(api, new_request):
     huge = 10**20
     assert api("GET", f"/{huge}")[0] == 404
     assert api("DELETE", f"/{request_id}/links/{huge}")[0] == 404
-    assert api("POST", f"/{request_id}/links", json={"ticket_id": huge})[0] == 400
+    assert api("POST", f"/{request_id}/links", json={"ticket_id": huge})[0] == 422  # past 64 bits: at the door
+    assert api("POST", f"/{request_id}/links", json={"ticket_id": 2**63})[0] == 422
+    assert api("POST", f"/{request_id}/links", json={"ticket_id": -1})[0] == 400
     assert api("POST", f"/{request_id}/merge", json={"into": 2**40})[0] == 404
     assert api("GET", "?limit=abc")[0] == 400

@@ -10,7 +10,10 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+import sqlalchemy as sa
 
+from app.db import storage
+from app.models import WorkItem
 from tests.conftest import SLACK_SIGNING_SECRET
 from tests.plugins.sla.conftest import PREMIUM_CHANNEL, SLACK_AGENT, arrivals, clock_of
 
@@ -142,3 +145,27 @@ def test_the_click_is_answered_well_within_three_seconds(announced, slack_emulat
     answer = click(slack_emulator, announced[1])
     assert answer["elapsed_ms"] < 3000
     assert time.monotonic() - started < 3
+
+
+def test_a_click_by_a_user_slack_does_not_know_is_answered_once_not_retried(announced, deskmate_server, helpdesk,
+                                                                            slack_emulator, worker, clock):
+    # A user of another workspace in a shared channel, or one deactivated since: users.info -> user_not_found.
+    ticket_id, _ = announced
+    payload = {"type": "block_actions", "team": {"id": "T0SANDBOX"}, "user": {"id": "U0GHOST"},
+               "channel": {"id": PREMIUM_CHANNEL},
+               "actions": [{"action_id": "sla_take", "value": str(ticket_id), "action_ts": "2.3"}]}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    answer = requests.post(f"{deskmate_server.url}/slack/interactions", data=body,
+                           headers=signed(body, int(clock.now().timestamp())), timeout=10)
+    assert answer.status_code == 200
+    asked_before = slack_emulator.stats()["calls"].get("users.info", 0)
+    worker.run_until_idle()
+    clock.advance(hours=1)  # past any backoff: a retried item would be asked again now
+    worker.run_until_idle()
+    with storage.session(worker.app) as session:
+        [item] = session.scalars(sa.select(WorkItem).where(WorkItem.kind == "sla.take_ticket")).all()
+    assert (item.state, item.attempts) == ("done", 1), (item.state, item.last_error)
+    assert "user_not_found" in item.result["refused"]
+    assert item.result["told"] is False  # the emulator, like Slack, has no member U0GHOST to show it to
+    assert slack_emulator.stats()["calls"].get("users.info", 0) - asked_before == 1
+    assert helpdesk.api("GET", f"/tickets/{ticket_id}.json")["ticket"]["assignee_id"] is None

@@ -1,0 +1,84 @@
+"""Bad input on the breaking-news routes is a 4xx naming what is wrong, never a 500, on either database."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.core.test_admin import csrf_from, sign_in
+
+
+@pytest.mark.parametrize("path", ["/news/active.json", "/news/feed.atom"])
+def test_public_documents_ignore_however_many_extra_query_fields(news, client, path):
+    news.create(title="Live streams fail to start")
+    extra = "&".join(f"utm{i}=x" for i in range(25))
+    answer = client.get(f"{path}?{extra}&locale=en&{extra}")
+    assert answer.status_code == 200
+    assert b"Live streams fail to start" in answer.data
+    assert client.get(f"{path}?{extra}").status_code == 200
+
+
+def test_preflight_ignores_however_many_extra_query_fields(client):
+    extra = "&".join(f"f{i}=1" for i in range(25))
+    answer = client.options(f"/news/active.json?{extra}", headers={"Origin": "https://help.acme.example"})
+    assert answer.status_code == 204
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://help.acme.example"
+
+
+def test_the_fields_read_are_still_read_among_many(news, client):
+    extra = "&".join(f"f{i}=1" for i in range(25))
+    assert client.get(f"/news/active.json?{extra}&account=other").status_code == 404
+    assert client.get(f"/news/active.json?{extra}&locale=%21%21").status_code == 400
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("title", "Streams\u0000down"),
+    ("body", "half a pair \ud83d"),
+])
+def test_incident_text_postgresql_cannot_store_is_a_422_naming_the_field(news, client, admin_headers, field,
+                                                                          value):
+    body = {"title": "Live streams fail", "body": "Looking into it", field: value}
+    answer = client.post("/admin/api/news/incidents", json=body, headers=admin_headers)
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    assert answer.get_json()["error"]["field"] == field
+    assert news.shown() == []
+
+
+def test_timeline_update_with_a_nul_is_a_422(news, client, admin_headers):
+    incident = news.create()
+    answer = news.update(incident["id"], "identified", "cause\u0000found")
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["field"] == "body"
+    assert len(news.show(incident["id"])["incident"]["updates"]) == 1
+
+
+@pytest.mark.parametrize("incident_id", [2**31, 2**63 - 1, 2**63, 10**30])
+def test_incident_ids_no_row_can_have_are_a_404(client, admin_headers, incident_id):
+    # (werkzeug answers 405 to the second of two rules of one path whose converter refused the number)
+    for method, statuses in (("GET", {404}), ("PATCH", {404, 405})):
+        answer = client.open(f"/admin/api/news/incidents/{incident_id}", method=method, json={},
+                             headers=admin_headers)
+        assert answer.status_code in statuses, answer.get_data(as_text=True)
+        assert answer.is_json
+    answer = client.post(f"/admin/api/news/incidents/{incident_id}/resolve", json={}, headers=admin_headers)
+    assert answer.status_code == 404
+
+
+def test_quick_links_of_a_form_id_past_bigint_are_a_404(client, admin_headers):
+    answer = client.put(f"/admin/api/news/quick-links/{2**63}", json={"links": []}, headers=admin_headers)
+    assert answer.status_code == 404
+
+
+def test_admin_page_form_with_a_nul_or_a_huge_id_is_refused_in_html(client, admin_token, news):
+    sign_in(client, admin_token)
+    csrf = csrf_from(client.get("/admin/news").get_data(as_text=True))
+    answer = client.post("/admin/news", data={"action": "create", "title": "Down\x00", "body": "x",
+                                              "severity": "major", "csrf_token": csrf})
+    assert answer.status_code == 422
+    assert answer.mimetype == "text/html"
+    assert "title" in answer.get_data(as_text=True)
+    for incident_id in (str(2**31), str(2**64), "9" * 5000):
+        answer = client.post("/admin/news", data={"action": "resolve", "incident_id": incident_id,
+                                                  "csrf_token": csrf})
+        assert answer.status_code == 400
+        assert "whole number" in answer.get_data(as_text=True)
+    assert news.shown() == []
