@@ -138,6 +138,23 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class AdminSession(Base):
+    """A signed-in admin page session (``app.admin_pages``): the cookie names it, the row makes it valid.
+
+    The signed cookie alone would stay valid until it expires; with the row deleted at logout, a copy of the
+    cookie opens nothing. Only the SHA-256 of the session id is stored, so a database dump holds no sessions.
+    """
+
+    __tablename__ = "admin_sessions"
+    __table_args__ = (sa.Index("ix_admin_sessions_expires_at", "expires_at"),)
+
+    session_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    token_id: Mapped[int] = mapped_column(sa.ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
 class WorkerHeartbeat(Base):
     """A worker process's last sign of life, for /healthz and for operators."""
 

@@ -1,4 +1,4 @@
-"""The sidebar's table: the app installations whose signed loads it trusts.
+"""The sidebar's tables: the app installations whose signed loads it trusts, and the loads already used.
 
 The tickets, requesters and organizations it shows come from the core's helpdesk mirror (``app.mirror``).
 """
@@ -32,3 +32,23 @@ class SidebarInstallation(Base):
     public_key_configured: Mapped[bool] = mapped_column(default=False)
     public_key_fetched_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class SidebarLoadToken(Base):
+    """A signed load already used (``jti``), kept until the token expires so that a second POST is refused.
+
+    Keyed by the SHA-256 of the ``jti``: the claim is the helpdesk's text, of any length or character, and
+    PostgreSQL refuses some characters SQLite takes. Expired rows are deleted a batch at a time by each new
+    load of the account (``app.sidebar.auth``), so the table holds about the last few minutes of loads.
+    """
+
+    __tablename__ = "sidebar_load_tokens"
+    __table_args__ = (sa.Index("ix_sidebar_load_tokens_expires_at", "account_id", "expires_at"),)
+
+    account_id: Mapped[int] = mapped_column(_account_fk(), primary_key=True)
+    jti_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    installation_id: Mapped[int] = mapped_column(sa.BigInteger)
+    agent_id: Mapped[int] = mapped_column(sa.BigInteger)
+    used_at: Mapped[datetime]
+    # The token's own ``exp`` plus the leeway its expiry is checked with: until then it could be replayed.
+    expires_at: Mapped[datetime]
