@@ -5,6 +5,10 @@ the app's RSA key. It arrives once, so after checking it Deskmate hands the page
 an HS256 JWT under a key derived from ``SECRET_KEY``, bound to the account, the installation and the agent,
 valid for ``sidebar_session_minutes`` and refreshable (while still valid) up to ``sidebar_session_max_hours``
 after the signed load. Every sidebar API call carries it as ``Authorization: Bearer``.
+
+A signed load opens one session: its ``jti`` is remembered (``sidebar_load_tokens``) until the token expires,
+and the same token posted again is refused. The session carries the agent's helpdesk role as the signed load
+stated it (``context.user_role``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import jwt
@@ -24,8 +28,8 @@ from flask import Flask, current_app, g, request
 
 from app.accounts import AccountView, active_accounts, get_account
 from app.clock import get_clock
-from app.db import storage
-from app.sidebar.models import SidebarInstallation
+from app.db import insert_for, rowcount, storage
+from app.sidebar.models import SidebarInstallation, SidebarLoadToken
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +40,14 @@ LEEWAY_SECONDS = 30
 # A fetched public key is fetched again after a signature failure only when it is at least this old, so
 # that forged tokens cannot make Deskmate hammer the helpdesk.
 KEY_REFETCH_AFTER = timedelta(minutes=5)
+# The helpdesk's signed loads live five minutes. One that claims to live longer is refused: its jti would have
+# to be remembered for as long, and only a leaked app key could make such a token.
+MAX_LOAD_LIFETIME = timedelta(hours=1)
+# Used load tokens past their expiry that each new load of the account deletes: more than one a load, so a
+# backlog (after a quiet night, say) drains while the table stays a few minutes of loads long.
+LOAD_TOKEN_PURGE_BATCH = 100
+# Longer role names are not the helpdesk's (``admin``, ``agent``, a custom role's name) and are dropped.
+MAX_ROLE_LENGTH = 64
 _AUDIENCE = re.compile(r"^https://(?P<subdomain>[a-z0-9][a-z0-9-]*)\.zendesk\.com/api/v2/apps/installations/"
                        r"(?P<installation>\d+)\.json$")
 
@@ -63,15 +75,23 @@ class SidebarAgent:
     installation_id: int
     authenticated_at: datetime
     expires_at: datetime
+    # The agent's helpdesk role as the signed load stated it (``admin``, ``agent``, a custom role's name);
+    # None for unsigned loads. What the page shows may depend on it; what an action may do is decided from the
+    # helpdesk's own record of the agent, never from this.
+    role: str | None = None
 
 
 # --- the helpdesk's signed load -------------------------------------------------------------------------
 
 def verify_signed_load(app: Flask, token: str) -> SidebarLaunch:
-    """Check the RS256 JWT of a signed load: algorithm, signature, issuer, audience, expiry.
+    """Check the RS256 JWT of a signed load (algorithm, signature, issuer, audience, expiry) and use it up.
+
+    A token is accepted once: its ``jti`` is remembered until it expires, and a token without one is refused
+    (the helpdesk's signed loads always carry it; without it a stolen token would open sessions until expiry).
 
     Raises:
-        SidebarAuthError: for any token that is not a valid signed load of a known installation.
+        SidebarAuthError: for any token that is not a valid signed load of a known installation, or that was
+            used before.
     """
     try:
         header = jwt.get_unverified_header(token)
@@ -96,10 +116,56 @@ def verify_signed_load(app: Flask, token: str) -> SidebarLaunch:
     agent_id = _agent_id(claims, context)
     if agent_id is None:
         raise SidebarAuthError("the token does not say which agent opened the sidebar")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti.strip():
+        raise SidebarAuthError("the token has no jti (token id), so it could be replayed; signed loads must carry one")
+    expires_at = _load_expiry(app, claims)
+    _use_once(app, account.id, installation_id, agent_id, jti, expires_at)
     ticket_id = str(context.get("ticket_id") or "")
     return SidebarLaunch(account=account, installation_id=installation_id, agent_id=agent_id,
                          ticket_id=int(ticket_id) if ticket_id.isdigit() else None,
-                         role=context.get("user_role"))
+                         role=_role(context.get("user_role")))
+
+
+def _load_expiry(app: Flask, claims: dict[str, Any]) -> datetime:
+    """Until when the token could still be accepted (its ``exp`` plus the leeway); refused if too far ahead."""
+    exp = int(claims["exp"])  # PyJWT has checked it is a number and not past
+    latest = get_clock(app).now() + MAX_LOAD_LIFETIME
+    if exp > latest.timestamp():
+        raise SidebarAuthError("the token is valid for longer than a signed load may be (an hour)")
+    return datetime.fromtimestamp(exp, UTC) + timedelta(seconds=LEEWAY_SECONDS)
+
+
+def _use_once(app: Flask, account_id: int, installation_id: int, agent_id: int, jti: str,
+              expires_at: datetime) -> None:
+    """Remember the token's ``jti`` until ``expires_at``; refuse it when it was remembered before.
+
+    The unique key (account, SHA-256 of the jti) and INSERT ... ON CONFLICT DO NOTHING decide, so of two
+    concurrent posts of one token exactly one gets a session. The same transaction deletes a batch of the
+    account's expired rows: no timer is needed to keep the table small.
+    """
+    now = get_clock(app).now()
+    jti_hash = hashlib.sha256(jti.encode("utf-8", "surrogatepass")).hexdigest()
+    with storage.session(app) as session:
+        expired = (sa.select(SidebarLoadToken.jti_hash)
+                   .where(SidebarLoadToken.account_id == account_id, SidebarLoadToken.expires_at < now)
+                   .limit(LOAD_TOKEN_PURGE_BATCH)
+                   .with_for_update(skip_locked=True))  # concurrent loads never wait on each other's purge
+        session.execute(sa.delete(SidebarLoadToken).where(SidebarLoadToken.account_id == account_id,
+                                                          SidebarLoadToken.jti_hash.in_(expired)))
+        inserted = session.execute(
+            insert_for(session, SidebarLoadToken)
+            .values(account_id=account_id, jti_hash=jti_hash, installation_id=installation_id, agent_id=agent_id,
+                    used_at=now, expires_at=expires_at)
+            .on_conflict_do_nothing(index_elements=["account_id", "jti_hash"]))
+    if rowcount(inserted) == 0:
+        raise SidebarAuthError("this signed load was already used; the helpdesk signs a new one each time it "
+                               "opens the app, so reload the ticket")
+
+
+def _role(value: Any) -> str | None:
+    role = value.strip() if isinstance(value, str) else ""
+    return role if 0 < len(role) <= MAX_ROLE_LENGTH and role.isprintable() else None
 
 
 def _decode_with_key(app: Flask, account: AccountView, installation: SidebarInstallation,
@@ -155,8 +221,8 @@ def _session_key(app: Flask) -> bytes:
 
 
 def issue_session(app: Flask, *, account: AccountView, installation_id: int, agent_id: int,
-                  authenticated_at: datetime | None = None) -> tuple[str, datetime]:
-    """A session token for the page, and when it expires."""
+                  authenticated_at: datetime | None = None, role: str | None = None) -> tuple[str, datetime]:
+    """A session token for the page, and when it expires; ``role`` is the agent's helpdesk role, if known."""
     settings = app.config["DESKMATE"]
     now = get_clock(app).now()
     authenticated_at = authenticated_at or now
@@ -167,6 +233,8 @@ def issue_session(app: Flask, *, account: AccountView, installation_id: int, age
         "sd": account.subdomain, "ins": installation_id, "auth": int(authenticated_at.timestamp()),
         "iat": int(now.timestamp()), "exp": int(expires_at.timestamp()),
     }
+    if role is not None:
+        claims["role"] = role
     return jwt.encode(claims, _session_key(app), algorithm="HS256"), expires_at
 
 
@@ -176,8 +244,6 @@ def read_session(app: Flask, token: str) -> tuple[AccountView, SidebarAgent]:
     Raises:
         SidebarAuthError: the token is malformed, forged, expired, or its account is gone.
     """
-    from datetime import UTC
-
     # Times are checked against the app's clock (below), not the wall clock, so tests can drive expiry.
     options: Any = {"require": ["exp", "iat", "sub", "acc", "ins"], "verify_exp": False, "verify_iat": False}
     try:
@@ -193,7 +259,8 @@ def read_session(app: Flask, token: str) -> tuple[AccountView, SidebarAgent]:
         raise SidebarAuthError("the sidebar session's account is not served here")
     agent = SidebarAgent(id=int(claims["sub"]), installation_id=int(claims["ins"]),
                          authenticated_at=datetime.fromtimestamp(int(claims.get("auth", claims["iat"])), UTC),
-                         expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC))
+                         expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+                         role=claims["role"] if isinstance(claims.get("role"), str) else None)
     return account, agent
 
 

@@ -46,7 +46,7 @@ def signed_load() -> Any:
     except SidebarAuthError as exc:
         current_app.logger.warning("sidebar signed load refused: %s", exc)
         return json_error(401, str(exc))
-    return _page(launch.account, launch.installation_id, launch.agent_id)
+    return _page(launch.account, launch.installation_id, launch.agent_id, role=launch.role)
 
 
 @bp.get("/")
@@ -103,7 +103,7 @@ def refresh_session() -> Any:
     if now.timestamp() >= limit - 1:
         return json_error(401, "the sidebar session cannot be extended any further; reload the ticket")
     token, expires_at = issue_session(current_app, account=g.account, installation_id=agent.installation_id,
-                                      agent_id=agent.id, authenticated_at=agent.authenticated_at)
+                                      agent_id=agent.id, authenticated_at=agent.authenticated_at, role=agent.role)
     return {"token": token, "expires_at": expires_at.isoformat()}
 
 
@@ -154,10 +154,10 @@ def ticket(ticket_id: int) -> Any:
     return response
 
 
-def _page(account: AccountView, installation_id: int, agent_id: int) -> Response:
+def _page(account: AccountView, installation_id: int, agent_id: int, *, role: str | None = None) -> Response:
     settings = current_app.config["DESKMATE"]
     token, expires_at = issue_session(current_app, account=account, installation_id=installation_id,
-                                      agent_id=agent_id)
+                                      agent_id=agent_id, role=role)
     html = _templates.get_template("index.html").render(
         session_token=token, session_expires=expires_at.isoformat(), api_base="/sidebar/api",
         ui_base="/sidebar/ui", zaf_sdk_url=settings.sidebar_zaf_sdk_url, subdomain=account.subdomain)
