@@ -1,5 +1,8 @@
 """Admin HTML pages: a session started from an admin API token, CSRF on every form, one shared layout.
 
+A session is a signed cookie naming a row of ``admin_sessions``: logging out deletes the row, so a copy of the
+cookie taken before opens nothing afterwards, and revoking the API token ends its sessions too.
+
 Plugins add pages with ``@admin_page("Title")`` under ``require_admin_page``; the layout's navigation lists
 every registered page. Forms include ``{{ csrf_field() }}``; scripts send the token as ``X-CSRF-Token``.
 """
@@ -11,24 +14,28 @@ import hmac
 import inspect
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Request, abort, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from app import workqueue
 from app.accounts import get_account
 from app.clock import get_clock
 from app.db import storage
-from app.models import ApiToken, WorkItem
+from app.models import AdminSession, ApiToken, WorkItem
 from app.web import hash_token
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
 F = TypeVar("F", bound=Callable[..., Any])
 SESSION_KEY = "deskmate_admin"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# How long an admin page session lasts after sign-in: its cookie and its server-side row alike.
+SESSION_LIFETIME = timedelta(hours=8)
 
 # Views registered for the navigation, with their titles; metadata only, the same for every app.
 _pages: dict[Callable[..., Any], str] = {}
@@ -77,9 +84,9 @@ def require_admin_page(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        state: dict[str, int] = session.get(SESSION_KEY) or {}
+        state: dict[str, Any] = session.get(SESSION_KEY) or {}
         account = get_account(state["account_id"]) if state else None
-        if account is None or not _token_still_valid(state["token_id"]):
+        if account is None or not _session_still_valid(state):
             session.pop(SESSION_KEY, None)
             return redirect(url_for("admin_pages.login", next=request.full_path))
         if request.method in UNSAFE_METHODS:
@@ -92,11 +99,32 @@ def require_admin_page(view: F) -> F:
     return cast(F, wrapper)
 
 
-def _token_still_valid(token_id: int) -> bool:
+def _session_still_valid(state: dict[str, Any]) -> bool:
+    """The cookie's session row exists, has not expired, and its API token is not revoked."""
+    session_id = state.get("sid")
+    if not isinstance(session_id, str):
+        return False  # a cookie from before sessions were kept on the server: sign in again
     with storage.session() as db:
-        revoked = db.scalar(sa.select(ApiToken.revoked_at).where(ApiToken.id == token_id))
-        exists = db.scalar(sa.select(sa.func.count()).select_from(ApiToken).where(ApiToken.id == token_id))
-    return bool(exists) and revoked is None
+        found = db.scalar(
+            sa.select(AdminSession.session_hash)
+            .join(ApiToken, ApiToken.id == AdminSession.token_id)
+            .where(AdminSession.session_hash == hash_token(session_id),
+                   AdminSession.account_id == state.get("account_id"),
+                   AdminSession.token_id == state.get("token_id"),
+                   AdminSession.expires_at > get_clock().now(),
+                   ApiToken.revoked_at.is_(None)))
+    return found is not None
+
+
+def _start_session(db: Session, token: ApiToken) -> str:
+    """A new server-side session for ``token``; returns the id the cookie carries (only its hash is stored)."""
+    now = get_clock().now()
+    # Sign-ins are rare, so each one deletes whatever sessions have expired: no timer needed.
+    db.execute(sa.delete(AdminSession).where(AdminSession.expires_at <= now))
+    session_id = secrets.token_urlsafe(32)
+    db.add(AdminSession(session_hash=hash_token(session_id), account_id=token.account_id, token_id=token.id,
+                        created_at=now, expires_at=now + SESSION_LIFETIME))
+    return session_id
 
 
 # How browsers read a URL (WHATWG URL standard): C0 controls and spaces around it are stripped, tabs and
@@ -134,7 +162,8 @@ def login() -> Any:
                 else:
                     row.last_used_at = get_clock().now()
                     session.clear()
-                    session[SESSION_KEY] = {"account_id": row.account_id, "token_id": row.id}
+                    session[SESSION_KEY] = {"account_id": row.account_id, "token_id": row.id,
+                                            "sid": _start_session(db, row)}
                     session.permanent = True
             if error is None:
                 return redirect(local_target(request.args.get("next")) or url_for("admin_pages.index"))
@@ -144,6 +173,10 @@ def login() -> Any:
 @bp.post("/logout")
 @require_admin_page
 def logout() -> Any:
+    session_id = (session.get(SESSION_KEY) or {}).get("sid")
+    if isinstance(session_id, str):
+        with storage.session() as db:
+            db.execute(sa.delete(AdminSession).where(AdminSession.session_hash == hash_token(session_id)))
     session.clear()
     return redirect(url_for("admin_pages.login"))
 
@@ -194,7 +227,7 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.env == "production",
-        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
     app.jinja_env.globals.update(csrf_token=csrf_token, csrf_field=csrf_field,
                                  admin_nav=lambda: nav_pages(app))
