@@ -7,11 +7,14 @@ Secrets are ``SecretStr`` so that they never appear in a repr, a log line or a d
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -32,6 +35,9 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     secret_key: SecretStr | None = None
     database_url: str = "sqlite:///instance/deskmate.sqlite3"
+    # Production refuses SQLite (one process, no concurrent writers) unless this says it is meant: a small team
+    # may run one process on SQLite knowingly (docs/operations.md).
+    allow_sqlite_in_production: bool = False
     plugins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_PLUGINS))
     log_format: Literal["json", "text"] | None = None
     log_level: str = "INFO"
@@ -119,10 +125,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
-        # No webhook secret is required in production: `flask zendesk install` stores the webhook's own, and until
-        # one is stored webhooks are refused (fail closed), which the logs and metrics make visible.
-        if self.env == "production" and (self.secret_key is None or len(self.secret_key.get_secret_value()) < 32):
-            raise ValueError("DESKMATE_SECRET_KEY must be set to at least 32 characters in production")
+        # What production requires is checked once every source is merged (``production_problems``).
         if self.zendesk_subdomain and not (self.zendesk_email and self.zendesk_api_token):
             raise ValueError(
                 "DESKMATE_ZENDESK_EMAIL and DESKMATE_ZENDESK_API_TOKEN are required with DESKMATE_ZENDESK_SUBDOMAIN"
@@ -144,11 +147,63 @@ class Settings(BaseSettings):
         return self.log_format or ("json" if self.env == "production" else "text")
 
 
+# A production secret key: at least this long, and at least this many bits by the estimate below (low enough
+# that random keys always pass: 32 random hexadecimal digits, the shortest usual key, measured at least 89 in
+# 300,000 tries; 32 spaces are 0; "password" four times passes with 88, as the estimate cannot see words).
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_BITS = 80
+_KEY_ADVICE = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def estimated_entropy_bits(text: str) -> float:
+    """Bits of ``text`` judged by how often each character occurs in it (Shannon entropy times length).
+
+    It sees repeated and few distinct characters (32 spaces: 0 bits; ``abab...``: 1 bit a character), not
+    patterns of several characters; 32 random hexadecimal digits come to about 115, a token_urlsafe(32) to 200.
+    """
+    counts = Counter(text)
+    return -sum(count * math.log2(count / len(text)) for count in counts.values())
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Why these settings must not serve the internet, one line per setting named; empty outside production.
+
+    No webhook secret is required: `flask zendesk install` stores the webhook's own, and until one is stored
+    webhooks are refused (fail closed), which the logs and metrics make visible.
+    """
+    if settings.env != "production":
+        return []
+    problems = []
+    key = settings.secret_key.get_secret_value() if settings.secret_key is not None else ""
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        problems.append(f"DESKMATE_SECRET_KEY: must be set to at least {MIN_SECRET_KEY_LENGTH} characters in "
+                        "production (it encrypts the stored helpdesk and Slack secrets and signs sessions); "
+                        f"{_KEY_ADVICE}")
+    elif estimated_entropy_bits(key) < MIN_SECRET_KEY_BITS:
+        problems.append(f"DESKMATE_SECRET_KEY: is too guessable: judged by how often each of its characters occurs it "
+                        f"holds under {MIN_SECRET_KEY_BITS} bits (repeated characters, or too few different ones); "
+                        f"{_KEY_ADVICE}")
+    url = urlsplit(settings.public_url)
+    if url.scheme != "https" or not url.hostname:
+        problems.append("DESKMATE_PUBLIC_URL: must be an https:// URL in production (the helpdesk posts signed "
+                        f"sidebar loads to it and admins sign in there); it is {settings.public_url!r}")
+    if settings.is_sqlite and not settings.allow_sqlite_in_production:
+        problems.append("DESKMATE_DATABASE_URL: is SQLite, which serves a single process; use PostgreSQL in "
+                        "production, or set DESKMATE_ALLOW_SQLITE_IN_PRODUCTION=true to run one process on SQLite "
+                        "knowingly")
+    metrics_token = settings.metrics_token.get_secret_value().strip() if settings.metrics_token is not None else ""
+    if not metrics_token:
+        problems.append("DESKMATE_METRICS_TOKEN: must be set in production; without it /metrics is public (queue "
+                        "sizes, helpdesk and Slack call counts)")
+    return problems
+
+
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     """Build the settings from file, environment and ``overrides``.
 
     Raises:
-        ConfigError: with one line per invalid setting, naming it as the environment would.
+        ConfigError: with one line per invalid setting, naming it as the environment would; in production also
+            for each setting production requires (``production_problems``).
     """
     file_values: dict[str, Any] = {}
     config_file = (overrides or {}).get("config_file") or os.environ.get("DESKMATE_CONFIG_FILE")
@@ -164,7 +219,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     try:
         from_env = Settings()
         env_values = {name: getattr(from_env, name) for name in from_env.model_fields_set}
-        return Settings.model_validate({**file_values, **env_values, **merged})
+        settings = Settings.model_validate({**file_values, **env_values, **merged})
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
@@ -172,6 +227,10 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
             name = f"DESKMATE_{where.upper()}" if error["loc"] else where
             lines.append(f"{name}: {error['msg']}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    problems = production_problems(settings)
+    if problems:
+        raise ConfigError("invalid configuration for production (DESKMATE_ENV=production):\n  " + "\n  ".join(problems))
+    return settings
 
 
 def _flatten_file(values: dict[str, Any]) -> dict[str, Any]:

@@ -177,7 +177,9 @@ def main() -> None:
         _wait_up(slack + "/__sandbox/messages?count_only=1")
 
         settings = {
-            "env": "production", "secret_key": "spike-" + secrets.token_urlsafe(32), "database_url": database_url,
+            # Production's JSON logs, but not DESKMATE_ENV=production: that refuses the loopback http:// URL.
+            "env": "development", "log_format": "json",
+            "secret_key": "spike-" + secrets.token_urlsafe(32), "database_url": database_url,
             "log_level": "WARNING", "public_url": web,
             "zendesk_subdomain": "sandbox", "zendesk_account_id": 1, "zendesk_base_url": helpdesk,
             "zendesk_email": "admin@deskmate-sandbox.example", "zendesk_api_token": "sandbox-api-token",

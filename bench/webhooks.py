@@ -36,7 +36,9 @@ HERE = Path(__file__).resolve().parent
 
 def settings(database_url: str) -> dict[str, object]:
     return {
-        "env": "production", "secret_key": "bench-secret-key-" + "x" * 32, "database_url": database_url,
+        # Production's JSON logs, but not DESKMATE_ENV=production: that refuses a loopback http:// public URL.
+        "env": "development", "log_format": "json",
+        "secret_key": "bench-secret-key-" + "x" * 32, "database_url": database_url,
         "log_level": "WARNING", "zendesk_subdomain": "acme", "zendesk_account_id": 9001,
         "zendesk_email": "deskmate@acme.example", "zendesk_api_token": "unused",
         "zendesk_webhook_secret": SECRET, "plugins": [],
