@@ -178,7 +178,10 @@ def add_update(incident_id: int) -> Any:
 @require_admin
 def resolve(incident_id: int) -> Any:
     """Resolve: a ``resolved`` update (optional ``body``, ``translations``, ``notify_requesters``)."""
-    data = parse(service.UpdateIn, {"status": "resolved", **(request.get_json(silent=True) or {})})
+    extra = request.get_json(silent=True) or {}  # the body is optional
+    if not isinstance(extra, dict):
+        return json_error(400, "the body must be a JSON object", field="body")
+    data = parse(service.UpdateIn, {"status": "resolved", **extra})
     if isinstance(data, tuple):
         return data
     if data.status != "resolved":

@@ -82,3 +82,13 @@ def test_admin_page_form_with_a_nul_or_a_huge_id_is_refused_in_html(client, admi
         assert answer.status_code == 400
         assert "whole number" in answer.get_data(as_text=True)
     assert news.shown() == []
+
+
+@pytest.mark.parametrize("body", ['"x"', "[1]", "7"])
+def test_resolve_with_a_body_that_is_not_an_object_is_a_400(news, client, admin_headers, body):
+    incident = news.create()
+    answer = client.post(f"/admin/api/news/incidents/{incident['id']}/resolve", data=body,
+                         headers={**admin_headers, "Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["field"] == "body"
+    assert news.resolve(incident["id"]).status_code == 201  # and without a body it still resolves
