@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, request
 
-from app import workqueue
+from app import inbox, workqueue
 from app.clock import get_clock
 from app.models import InboundEvent, WorkItem
 from app.web import current_account, db_session, json_body, json_error, require_admin
@@ -79,6 +79,18 @@ def list_events() -> Any:
         {"id": e.id, "source": e.source, "type": e.event_type, "ticket_id": e.ticket_id, "state": e.state,
          "attempts": e.attempts, "last_error": e.last_error, "pending_plugins": e.pending_plugins,
          "received_at": e.received_at.isoformat()} for e in events]}
+
+
+@bp.post("/events/retry")
+@require_admin
+def retry_events() -> Any:
+    """Queue failed events (the listed ``ids``, or every failed one) again for the plugins that failed on them."""
+    ids = json_body().get("ids")
+    if ids is not None and (not isinstance(ids, list)
+                            or not all(type(i) is int and 0 < i < 2**63 for i in ids)):
+        return json_error(400, "ids must be a list of event ids (or absent for every failed event)")
+    count = inbox.retry_failed(db_session(), account_id=current_account().id, event_ids=ids, now=get_clock().now())
+    return {"retried": count}
 
 
 @bp.get("/requester-notices")

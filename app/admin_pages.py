@@ -23,11 +23,11 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from app import workqueue
+from app import inbox, workqueue
 from app.accounts import get_account
 from app.clock import get_clock
 from app.db import storage
-from app.models import AdminSession, ApiToken, WorkItem
+from app.models import AdminSession, ApiToken, InboundEvent, WorkItem
 from app.web import hash_token
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
@@ -193,18 +193,26 @@ def index() -> Any:
 @require_admin_page
 @admin_page("Failed work")
 def work() -> Any:
+    """Failed work items and failed inbound events, each list with its retry form."""
     now = get_clock().now()
     with storage.session() as db:
         if request.method == "POST":
-            ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
-            workqueue.retry_failed(db, account_id=g.account.id, item_ids=ids or None, now=now)
+            # Ids beyond a BIGINT name no row: left out here rather than refused by the database.
+            ids = [int(value) for value in request.form.getlist("ids") if value.isdigit() and int(value) < 2**63]
+            if request.form.get("what") == "events":
+                inbox.retry_failed(db, account_id=g.account.id, event_ids=ids or None, now=now)
+            else:
+                workqueue.retry_failed(db, account_id=g.account.id, item_ids=ids or None, now=now)
         items = db.scalars(sa.select(WorkItem).where(WorkItem.account_id == g.account.id,
                                                      WorkItem.state == "failed")
                            .order_by(WorkItem.id.desc()).limit(200)).all()
+        failed_events = db.scalars(sa.select(InboundEvent).where(InboundEvent.account_id == g.account.id,
+                                                                 InboundEvent.state == "failed")
+                                   .order_by(InboundEvent.id.desc()).limit(200)).all()
         counts = workqueue.counts_by_state(db, g.account.id)
     if request.method == "POST":
         return redirect(url_for("admin_pages.work"))
-    return render_template("admin/work.html", items=items, counts=counts)
+    return render_template("admin/work.html", items=items, events=failed_events, counts=counts)
 
 
 class _CookieOnlySessionInterface(SecureCookieSessionInterface):

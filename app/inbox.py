@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from sqlalchemy.orm import Session
 from app.db import insert_for, rowcount, storage, table_of
 from app.events import Event, normalise
 from app.models import InboundEvent
+from app.workqueue import Backoff, fair_due_ids, round_robin
 
 EXTENSION_KEY = "deskmate.inbox"
 COLUMNS = ("account_id", "source", "event_type", "ticket_id", "event_key", "invocation_id", "payload",
@@ -256,27 +258,106 @@ def emit(session: Session, *, account_id: int, source: str, event_type: str, key
 # --- claiming and reading -------------------------------------------------------------------------------------
 
 
-def claim(engine: Engine, *, worker_id: str, now: datetime, lease_seconds: float, limit: int) -> list[int]:
-    """Lease up to ``limit`` due events (pending, or processing with a lapsed lease) to ``worker_id``; their ids,
-    oldest first."""
+def due_condition(now: datetime) -> Any:
+    """The events a claim may take at ``now``: pending and due, or processing with a lapsed lease.
+
+    The state list comes first, in the SQL text itself (not as parameters), and claims read each account's rows
+    in (account_id, id) order: so PostgreSQL can use an index on (account_id, id) of the rows not yet handled
+    (a partial index WHERE state IN ('pending', 'processing')) and read a claim's share and no more of a
+    backlog, however long.
+    """
     table = table_of(InboundEvent)
-    due = (
-        sa.select(table.c.id)
-        .where(sa.or_(sa.and_(table.c.state == "pending", table.c.next_attempt_at <= now),
-                      sa.and_(table.c.state == "processing", table.c.locked_until < now)))
-        .order_by(table.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    states: sa.BindParameter[str] = sa.bindparam("claim_states", ("pending", "processing"), expanding=True,
+                                                 literal_execute=True)
+    return sa.and_(table.c.state.in_(states),
+                   sa.or_(sa.and_(table.c.state == "pending", table.c.next_attempt_at <= now),
+                          sa.and_(table.c.state == "processing", table.c.locked_until < now)))
+
+
+def claim(engine: Engine, *, worker_id: str, now: datetime, lease_seconds: float, limit: int,
+          max_attempts: int | None = None) -> list[int]:
+    """Lease up to about ``limit`` due events (pending, or processing with a lapsed lease) to ``worker_id``.
+
+    Every account with due events gets a fair share of the batch (``workqueue.fair_due_ids``): one account's
+    backlog no longer delays the others'. The ids come in the order to handle them: round robin across
+    accounts, each account's events oldest first, so a ticket's events are still handled in arrival order.
+    An event claimed more than ``max_attempts`` times (its workers kept dying on it, so no outcome was ever
+    recorded) fails for good here instead of being leased again.
+    """
+    table = table_of(InboundEvent)
+    with engine.begin() as connection:
+        ids = fair_due_ids(connection, table, due=due_condition(now), order=(table.c.account_id, table.c.id),
+                           limit=limit)
+        if ids is None:
+            return []
+        statement = (
+            sa.update(table)
+            .where(table.c.id.in_(ids))
+            .values(state="processing", attempts=table.c.attempts + 1, locked_by=worker_id,
+                    locked_until=now + timedelta(seconds=lease_seconds))
+            .returning(table.c.id, table.c.account_id, table.c.attempts)
+        )
+        rows = connection.execute(statement).all()
+        exhausted = [row.id for row in rows if max_attempts is not None and row.attempts > max_attempts]
+        if exhausted:
+            connection.execute(sa.update(table).where(table.c.id.in_(exhausted)).values(
+                state="failed", locked_by=None, locked_until=None, processed_at=now,
+                last_error=f"attempts exhausted: no outcome recorded in {max_attempts} attempts "
+                           "(the worker handling it was lost each time)"))
+    return [row.id for row in round_robin(rows, key=lambda row: row.id) if row.id not in exhausted]
+
+
+def extend_lease(engine: Engine, event_ids: set[int], *, worker_id: str, until: datetime) -> set[int]:
+    """Push the lease of claimed events to ``until``; returns the ids ``worker_id`` still holds.
+
+    A batch is handled one event at a time: without this, the last events' leases could lapse while the first
+    are handled, and another worker would take them (handling them out of order, or twice).
+    """
+    if not event_ids:
+        return set()
+    table = table_of(InboundEvent)
     statement = (
         sa.update(table)
-        .where(table.c.id.in_(due.scalar_subquery()))
-        .values(state="processing", attempts=table.c.attempts + 1, locked_by=worker_id,
-                locked_until=now + timedelta(seconds=lease_seconds))
+        .where(table.c.id.in_(sorted(event_ids)), table.c.state == "processing", table.c.locked_by == worker_id)
+        .values(locked_until=until)
         .returning(table.c.id)
     )
     with engine.begin() as connection:
-        return sorted(row.id for row in connection.execute(statement))
+        return {row.id for row in connection.execute(statement)}
+
+
+def record_failure(engine: Engine, event_id: int, *, worker_id: str, error: str, now: datetime, backoff: Backoff,
+                   max_attempts: int) -> str | None:
+    """Record that handling a claimed event raised outside any plugin (the core failed on it).
+
+    The event alone is set aside: tried again after ``backoff`` for the plugins still to see it, or failed for
+    good once it has had ``max_attempts``. Returns the new state, or None when the lease was lost meanwhile.
+    """
+    table = table_of(InboundEvent)
+    mine = sa.and_(table.c.id == event_id, table.c.state == "processing", table.c.locked_by == worker_id)
+    with engine.begin() as connection:
+        attempts = connection.scalar(sa.select(table.c.attempts).where(mine).with_for_update())
+        if attempts is None:
+            return None
+        values: dict[str, Any] = {"locked_by": None, "locked_until": None, "last_error": error[:2000]}
+        if attempts >= max_attempts:
+            values.update(state="failed", processed_at=now)
+        else:
+            values.update(state="pending", next_attempt_at=now + backoff.delay(attempts))
+        connection.execute(sa.update(table).where(mine).values(**values))
+    return str(values["state"])
+
+
+def retry_failed(session: Session, *, account_id: int, event_ids: Iterable[int] | None, now: datetime) -> int:
+    """Queue failed events (all of the account's, or the listed ones) again with a fresh set of attempts, for
+    the plugins that failed on them (``pending_plugins``; every plugin when the core could not handle it)."""
+    table = table_of(InboundEvent)
+    statement = sa.update(table).where(table.c.account_id == account_id, table.c.state == "failed")
+    if event_ids is not None:
+        statement = statement.where(table.c.id.in_(list(event_ids)))
+    statement = statement.values(state="pending", attempts=0, next_attempt_at=now, processed_at=None,
+                                 locked_by=None, locked_until=None)
+    return rowcount(session.execute(statement))
 
 
 def event_of(row: InboundEvent) -> Event:

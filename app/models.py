@@ -168,6 +168,21 @@ class WorkerHeartbeat(Base):
     items_done: Mapped[int] = mapped_column(default=0)
 
 
+class TimerLease(Base):
+    """Which worker runs a timed pass for an account in the current interval (``app.worker.timers``).
+
+    Every worker's scheduler fires every timer; the one that moves ``leased_until`` past now runs the pass, the
+    others skip it until the lease ends, so a pass runs once per account per interval however many workers.
+    """
+
+    __tablename__ = "timer_leases"
+
+    name: Mapped[str] = mapped_column(sa.String(160), primary_key=True)  # "<plugin>:<timer>"
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    leased_until: Mapped[datetime]
+    owner: Mapped[str] = mapped_column(sa.String(128))
+
+
 class RateBucket(Base):
     """The token bucket of one account's helpdesk API budget, shared by every process through the database."""
 

@@ -9,8 +9,9 @@ worker claims the item again, with ``attempts`` telling the handler that it may 
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from app.db import insert_for, rowcount, table_of
-from app.models import WorkItem
+from app.models import Account, WorkItem
 
 PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
 STATES = (PENDING, RUNNING, DONE, FAILED, CANCELLED)
@@ -151,10 +152,54 @@ def enqueue(
     return rowcount(session.execute(statement)) > 0
 
 
+def fair_due_ids(connection: Connection, table: sa.Table, *, due: Any, order: Sequence[Any],
+                 limit: int) -> Any | None:
+    """A subquery of the ids to claim: up to an equal share of ``limit`` from every account with due rows,
+    each account's oldest first by ``order``; None when nothing is due.
+
+    Claiming in global arrival order let one account's spike (thousands of events from one live stream) delay
+    every other account's routing and SLA alerts by the whole backlog. Each account gets ``limit / accounts``
+    per claim instead, so an account with a handful of rows is served in the next claim however long another's
+    queue is, and one busy account alone still fills whole batches. ``due`` is the condition on ``table``
+    (correlated subqueries allowed); within one account the order is kept (the events of a ticket stay in
+    order). On PostgreSQL each account's share is locked ``FOR UPDATE SKIP LOCKED`` in a LATERAL subquery, so
+    concurrent claimers take different rows of the same account; SQLite serialises writers, and the caller's
+    UPDATE makes the claim atomic there.
+    """
+    accounts = table_of(Account)
+    busy = list(connection.scalars(
+        sa.select(accounts.c.id).where(sa.exists().where(table.c.account_id == accounts.c.id, due))
+        .order_by(accounts.c.id)))
+    if not busy:
+        return None
+    if len(busy) > limit:  # more accounts waiting than rows to take: a random few, one row each
+        busy = sorted(random.sample(busy, limit))
+    share = math.ceil(limit / len(busy))
+    if connection.dialect.name == "postgresql":
+        waiting = sa.values(sa.column("account_id", sa.Integer), name="waiting").data([(a,) for a in busy])
+        oldest = (sa.select(table.c.id).where(table.c.account_id == waiting.c.account_id, due)
+                  .order_by(*order).limit(share).with_for_update(skip_locked=True).lateral("oldest"))
+        return sa.select(oldest.c.id).select_from(waiting).join(oldest, sa.true()).scalar_subquery()
+    arms = [sa.select(table.c.id).where(table.c.account_id == account_id, due).order_by(*order).limit(share)
+            .subquery() for account_id in busy]
+    return sa.select(sa.union_all(*(sa.select(arm.c.id) for arm in arms)).subquery().c.id).scalar_subquery()
+
+
+def round_robin(rows: Iterable[Any], key: Callable[[Any], Any]) -> list[Any]:
+    """Claimed rows in the order to handle them: each account's first, then each one's second, and so on,
+    every account's own rows in ``key`` order. A batch handled in turn then serves every account early."""
+    per_account: dict[int, list[Any]] = {}
+    for row in sorted(rows, key=key):
+        per_account.setdefault(row.account_id, []).append(row)
+    ranked = [(rank, account_id, row) for account_id, own in per_account.items() for rank, row in enumerate(own)]
+    return [row for _, _, row in sorted(ranked, key=lambda entry: (entry[0], entry[1]))]
+
+
 def claim(
     engine: Engine, *, worker_id: str, now: datetime, lease_seconds: float, limit: int
 ) -> list[ClaimedItem]:
-    """Claim up to ``limit`` due items (pending and due, or running with an expired lease)."""
+    """Claim up to about ``limit`` due items (pending and due, or running with an expired lease), a fair share
+    from each account with due items (``fair_due_ids``), in round-robin order across accounts."""
     w = table_of(WorkItem)
     dependency = sa.alias(w, "dependency")
     prerequisite_done = sa.exists().where(
@@ -162,38 +207,36 @@ def claim(
         dependency.c.idempotency_key == w.c.after_key,
         dependency.c.state == DONE,
     )
-    due = (
-        sa.select(w.c.id)
-        .where(
-            sa.or_(
-                sa.and_(w.c.state == PENDING, w.c.next_attempt_at <= now),
-                sa.and_(w.c.state == RUNNING, w.c.locked_until < now),
-            ),
-            sa.or_(w.c.after_key.is_(None), prerequisite_done),
-        )
-        .order_by(w.c.next_attempt_at, w.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    statement = (
-        sa.update(w)
-        .where(w.c.id.in_(due.scalar_subquery()))
-        .values(
-            state=RUNNING,
-            attempts=w.c.attempts + 1,
-            locked_by=worker_id,
-            locked_until=now + timedelta(seconds=lease_seconds),
-            updated_at=now,
-        )
-        .returning(
-            w.c.id, w.c.account_id, w.c.kind, w.c.idempotency_key, w.c.payload, w.c.attempts,
-            w.c.max_attempts, w.c.after_key, w.c.result,
-        )
+    due = sa.and_(
+        w.c.state.in_((PENDING, RUNNING)),  # what an index of the rows not yet finished can serve
+        sa.or_(
+            sa.and_(w.c.state == PENDING, w.c.next_attempt_at <= now),
+            sa.and_(w.c.state == RUNNING, w.c.locked_until < now),
+        ),
+        sa.or_(w.c.after_key.is_(None), prerequisite_done),
     )
     with engine.begin() as connection:
+        ids = fair_due_ids(connection, w, due=due, order=(w.c.account_id, w.c.next_attempt_at, w.c.id), limit=limit)
+        if ids is None:
+            return []
+        statement = (
+            sa.update(w)
+            .where(w.c.id.in_(ids))
+            .values(
+                state=RUNNING,
+                attempts=w.c.attempts + 1,
+                locked_by=worker_id,
+                locked_until=now + timedelta(seconds=lease_seconds),
+                updated_at=now,
+            )
+            .returning(
+                w.c.id, w.c.account_id, w.c.kind, w.c.idempotency_key, w.c.payload, w.c.attempts,
+                w.c.max_attempts, w.c.after_key, w.c.result, w.c.next_attempt_at,
+            )
+        )
         rows = connection.execute(statement).all()
     claimed, exhausted = [], []
-    for row in rows:
+    for row in round_robin(rows, key=lambda row: (row.next_attempt_at, row.id)):
         if row.attempts > row.max_attempts:
             exhausted.append(row.id)
             continue
@@ -204,7 +247,6 @@ def claim(
     for item_id in exhausted:
         finish(engine, item_id, Fail("attempts exhausted: the worker running it was lost"), worker_id=worker_id,
                now=now, attempts=None, backoff=Backoff())
-    claimed.sort(key=lambda item: item.id)
     return claimed
 
 

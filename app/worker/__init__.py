@@ -45,7 +45,7 @@ class Worker:
         backoff = Backoff(self.settings.work_backoff_base_seconds, self.settings.work_backoff_cap_seconds)
         self.events = EventDispatcher(app, self.worker_id, backoff)
         self.work = WorkPerformer(app, self.worker_id, backoff)
-        self.timers = TimerRunner(app)
+        self.timers = TimerRunner(app, self.worker_id)
         self._stop = threading.Event()
 
     def now(self) -> datetime:
@@ -66,11 +66,14 @@ class Worker:
         return self.work.perform_work(limit)
 
     def renew_leases(self) -> None:
-        """The lease keeper's pass: push the leases of every item this worker holds a full lease ahead."""
+        """The lease keeper's pass: push the leases of every work item and inbound event this worker holds a
+        full lease ahead."""
         self.work.renew_leases()
+        self.events.renew_leases()
 
     def run_timers(self, names: set[str] | None = None) -> int:
-        """Run every plugin timer once for every active account (each in its own transaction)."""
+        """Run every plugin timer once now for every active account (each in its own transaction), without
+        asking for leases: a step for tests and commands. The scheduler runs ``timers.scheduled_pass``."""
         return self.timers.run_timers(names)
 
     def run_until_idle(self, max_rounds: int = 50, timers: bool = False) -> int:
@@ -136,7 +139,7 @@ class Worker:
         try:
             self.renew_leases()
         except Exception:
-            log.exception("renewing work item leases failed")
+            log.exception("renewing the leases of work items and events failed")
 
     def _safe_heartbeat(self) -> None:
         try:

@@ -1,16 +1,21 @@
 """Event dispatch: claim due inbound events from the inbox and hand each to every plugin's ``handle_event``.
 
-Every plugin first runs in the event's one plain transaction; only when one raises is all of it rolled back
-and the event handled again at once with each plugin in a savepoint of its own (``docs/plugins.md``,
-*handle_event*). One event never stops the others of its batch: a row that cannot be read is marked failed with
-the reason, and an unexpected error is logged and the event left to its lease.
+Every plugin first runs in the event's one plain transaction; only when one raises (or its writes cannot be
+committed) is all of it rolled back and the event handled again at once with each plugin in a savepoint of its
+own (``docs/plugins.md``, *handle_event*): the plugins that failed are retried with backoff, alone, until the
+attempts run out. One event never stops the others of its batch, nor the loop: a row that cannot be read is
+failed with the reason, and any other exception while handling it is recorded on that event alone, which is
+tried again with backoff and failed for good after ``work_max_attempts`` (listed in the admin's Failed work,
+with a retry button). Claimed events keep their lease while the worker lives (``renew_leases``, run by the
+worker's lease keeper), however long the batch takes.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -51,6 +56,10 @@ class EventDispatcher:
         self.settings = app.config["DESKMATE"]
         self.worker_id = worker_id
         self.backoff = backoff
+        # Events any thread of this worker has claimed and not finished; the lease keeper renews them.
+        self.held: set[int] = set()
+        self._held_lock = threading.Lock()
+        self.leases_renewed_at = time.monotonic()
 
     def now(self) -> datetime:
         return get_clock(self.app).now()
@@ -59,16 +68,61 @@ class EventDispatcher:
         """Claim due inbound events and hand each to the plugins; returns how many were claimed."""
         ids = inbox.claim(storage.engine(self.app), worker_id=self.worker_id, now=self.now(),
                           lease_seconds=self.settings.worker_lease_seconds,
-                          limit=limit or self.settings.worker_batch_size)
+                          limit=limit or self.settings.worker_batch_size,
+                          max_attempts=self.settings.work_max_attempts)
+        with self._held_lock:
+            self.held.update(ids)
         for event_id in ids:
+            if not self._still_mine(event_id):
+                continue
             try:
                 self.handle_event(event_id)
-            except Exception:
-                # Not a plugin's failure (those are isolated) but the core's: the rest of the batch goes on, and
-                # this event is claimed again when its lease lapses.
-                log.exception("event %s could not be handled; it is tried again when its lease lapses", event_id)
-                metrics.EVENTS.labels("error").inc()
+            except Exception as exc:
+                # Not a plugin's failure (those are isolated) but the core's, on this event: it alone is set
+                # aside, tried again later and failed for good after its attempts; the batch goes on.
+                self._core_failed(event_id, exc)
+            finally:
+                with self._held_lock:
+                    self.held.discard(event_id)
         return len(ids)
+
+    def renew_leases(self) -> None:
+        """Push the lease of every event this worker holds a full lease ahead; forget the ones it lost."""
+        with self._held_lock:
+            ids = set(self.held)
+        self.leases_renewed_at = time.monotonic()
+        if not ids:
+            return
+        held = inbox.extend_lease(storage.engine(self.app), ids, worker_id=self.worker_id,
+                                  until=self.now() + timedelta(seconds=self.settings.worker_lease_seconds))
+        lost = ids - held
+        if lost:
+            log.warning("worker %s lost the lease of %d events; another worker has them", self.worker_id, len(lost))
+            with self._held_lock:
+                self.held -= lost
+
+    def _still_mine(self, event_id: int) -> bool:
+        if time.monotonic() - self.leases_renewed_at >= self.settings.worker_lease_seconds / 3:
+            self.renew_leases()  # no keeper (tests drive the worker by hand), or the keeper is behind
+        with self._held_lock:
+            return event_id in self.held
+
+    def _core_failed(self, event_id: int, exc: Exception) -> None:
+        # The type and message only: a formatted SQL error would carry its parameters, that is ticket data.
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+        log.error("event %s could not be handled: %s", event_id, reason)
+        metrics.EVENTS.labels("error").inc()
+        try:
+            state = inbox.record_failure(storage.engine(self.app), event_id, worker_id=self.worker_id,
+                                         error=reason, now=self.now(), backoff=self.backoff,
+                                         max_attempts=self.settings.work_max_attempts)
+        except Exception:  # the database itself failing: the lease lapses and the event is claimed again
+            log.exception("event %s: its failure could not be recorded; it is tried again when its lease lapses",
+                          event_id)
+            return
+        if state == "failed":
+            log.error("event %s failed for good: %s", event_id, reason)
+            metrics.EVENTS.labels("failed").inc()
 
     def handle_event(self, event_id: int) -> None:
         """Hand one claimed event to the plugins and record the outcome on its row."""
@@ -78,15 +132,17 @@ class EventDispatcher:
         # helpdesk user Deskmate acts as is looked up here too (once), never inside a transaction.
         own_users = self._own_users()
         # First every plugin in one plain transaction: a savepoint per plugin costs two round trips each, a
-        # sixth of a worker's time in a spike, and is only needed when a plugin fails. If one does, all of it
-        # is rolled back and the event is handled again with each plugin in a savepoint of its own, so that
-        # the others' work is kept and only the failed plugin is retried.
+        # sixth of a worker's time in a spike, and is only needed when a plugin fails. If one does (or the
+        # database refuses what they wrote), all of it is rolled back and the event is handled again with each
+        # plugin in a savepoint of its own, so that the others' work is kept and only the failed plugin is
+        # retried. What still raises then is the core's failure on this event (``handle_events`` records it).
         try:
             with storage.session(self.app) as session:
                 self._dispatch(session, event_id, own_users, isolated=False)
-        except _PluginFailed as failure:
-            log.debug("event %s: plugin %s failed; handled again with each plugin isolated", event_id,
-                      failure.plugin)
+        except Exception as failure:
+            log.debug("event %s: %s; handled again with each plugin isolated", event_id,
+                      f"plugin {failure.plugin} failed" if isinstance(failure, _PluginFailed)
+                      else f"its transaction failed ({type(failure).__name__})")
             with storage.session(self.app) as session:
                 self._dispatch(session, event_id, own_users, isolated=True)
         log.debug("event %s handled in %.1f ms", event_id, (time.perf_counter() - started) * 1000)
@@ -101,7 +157,8 @@ class EventDispatcher:
             return  # the lease was lost to another worker meanwhile
         account = get_account(row.account_id, self.app)
         if account is None:
-            row.state, row.last_error = "failed", "the account is gone or inactive"
+            row.state, row.last_error, row.processed_at = "failed", "the account is gone or inactive", self.now()
+            row.locked_by, row.locked_until = None, None
             return
         try:
             event = inbox.event_of(row)
@@ -129,9 +186,10 @@ class EventDispatcher:
             savepoint = session.begin_nested()
             ok, _ = plugin_manager.call_isolated(self.app, "handle_event", name, function, event=event, ctx=ctx)
             if ok:
-                savepoint.commit()
+                ok = self._release(savepoint, name, event_id)
             else:
                 savepoint.rollback()
+            if not ok:
                 failed.append(name)
         row.locked_by, row.locked_until = None, None
         if not failed:
@@ -146,6 +204,20 @@ class EventDispatcher:
             row.next_attempt_at = self.now() + self.backoff.delay(row.attempts)
             row.last_error = f"plugins failed: {', '.join(failed)} (see the log)"
             metrics.EVENTS.labels("retry").inc()
+
+    @staticmethod
+    def _release(savepoint: Any, plugin: str, event_id: int) -> bool:
+        """Commit one plugin's savepoint; False (and its writes undone) when the database refuses them, so that
+        a plugin writing what the database cannot store fails alone, like one that raised."""
+        try:
+            savepoint.commit()
+        except Exception as exc:
+            savepoint.rollback()
+            metrics.PLUGIN_ERRORS.labels(plugin, "handle_event").inc()
+            log.error("plugin %s failed in handle_event: event %s: its writes were refused: %s", plugin, event_id,
+                      type(exc).__name__)
+            return False
+        return True
 
     def _own_users(self) -> dict[int, int | None]:
         """Each active account's own helpdesk user id, where known (see ``Zendesk.own_user_id``)."""
