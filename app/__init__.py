@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     zendesk_clients.init_app(app)
     slack_clients.init_app(app)
 
-    from app import admin, admin_pages, cli, health, inbox, mirror, sidebar, slack_interactions, web, webhooks
+    from app import admin, admin_pages, catch_up, cli, health, inbox, mirror, sidebar, slack_interactions, web, webhooks
 
     inbox.init_app(app)
     web.init_app(app)
@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     plugin_manager.init_app(app)
     sidebar.init_app(app)
     mirror.init_app(app)  # after the sidebar: the mirror sees each event first
+    catch_up.init_app(app)  # a core timer and `flask catch-up`; it handles no events, so the mirror stays first
     from app import retention
 
     retention.init_app(app)  # a core timer deleting old done rows (and `flask purge`); it handles no events

@@ -81,6 +81,19 @@ class Settings(BaseSettings):
     batch_linger_seconds: float = Field(default=2.0, ge=0)
     job_status_timeout_seconds: float = Field(default=60.0, gt=0)
 
+    # Catch-up after an outage (app/catch_up.py, docs/operations.md "Catch-up after an outage"): webhooks the
+    # helpdesk gave up on (Deskmate down longer than its retries, or its circuit breaker open) are recovered
+    # from the incremental ticket export, read from a per-account cursor at start and every this many seconds;
+    # 0 turns it off.
+    catch_up_interval_seconds: float = Field(default=60.0, ge=0)
+    # Changes younger than this are left to their webhooks (normally seconds away) and judged by a later pass.
+    catch_up_settle_seconds: float = Field(default=60.0, ge=0)
+    # How far back an account's very first pass reads (there is no cursor yet).
+    catch_up_initial_lookback_minutes: int = Field(default=60, ge=0)
+    # The export's own rate limit (Zendesk: 10 requests a minute, 30 with the High Volume add-on), of which
+    # Deskmate takes rate_budget_share, as of the account's API limit.
+    catch_up_export_per_minute: int = Field(default=10, ge=1)
+
     # Retention (app/retention.py, docs/operations.md "Retention"): done inbound events and done work items are
     # deleted this many days after they finished. It is also how long a repeated webhook delivery is still
     # recognised as a duplicate, so it must outlast the helpdesk's retries (hours) and the longest window in

@@ -199,9 +199,17 @@ def _single_insert(engine: Engine, values: dict[str, Any]) -> bool:
 # --- storing ------------------------------------------------------------------------------------------------
 
 
-def delivery_key(body: dict[str, Any], raw: bytes) -> str:
-    """The key that makes a helpdesk delivery a duplicate: its event id, or (Deskmate's trigger payload has
-    none) the rendered body, which carries the update time."""
+def created_key(ticket_id: int) -> str:
+    """The key of a ticket's creation, whoever stores it: a webhook, or the catch-up after an outage
+    (``app.catch_up``). A ticket is created once, so whichever of the two comes second is a duplicate."""
+    return f"ticket:{ticket_id}:created"
+
+
+def delivery_key(body: dict[str, Any], raw: bytes, event: Event | None = None) -> str:
+    """The key that makes a helpdesk delivery a duplicate: a creation's ``created_key``; otherwise its event id,
+    or (Deskmate's trigger payload has none) the rendered body, which carries the update time."""
+    if event is not None and event.type == "ticket.created" and event.ticket is not None:
+        return created_key(event.ticket.id)
     if body.get("deskmate") == 1:
         return "body:" + hashlib.sha256(raw).hexdigest()
     return f"evt:{body['id']}"
@@ -216,7 +224,8 @@ def accept_webhook(app: Flask, *, account_id: int, body: Any, raw: bytes, invoca
     """
     event = normalise(body, received_at=now)
     return store(app, account_id=account_id, source="zendesk", event_type=event.type, ticket_id=event.ticket_id,
-                 event_key=delivery_key(body, raw), invocation_id=invocation_id, payload=body, now=now, raw=raw)
+                 event_key=delivery_key(body, raw, event), invocation_id=invocation_id, payload=body, now=now,
+                 raw=raw)
 
 
 def store(app: Flask, *, account_id: int, source: str, event_type: str, ticket_id: int | None, event_key: str,

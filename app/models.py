@@ -195,6 +195,27 @@ class RateBucket(Base):
     blocked_until: Mapped[datetime | None]
 
 
+class HelpdeskCursor(Base):
+    """How far Deskmate has heard from the helpdesk, per account and stream (``app.catch_up``).
+
+    Every ticket change up to ``heard_until`` has reached the inbox, by webhook or by a catch-up pass; the next
+    pass reads the incremental export from there. ``leased_by``/``leased_until``: the process running a pass.
+    """
+
+    __tablename__ = "helpdesk_cursors"
+
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    stream: Mapped[str] = mapped_column(sa.String(32), primary_key=True)  # "tickets"
+    heard_until: Mapped[datetime]
+    events_made: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # events stored by catch-up, in all
+    last_pass_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    leased_by: Mapped[str | None] = mapped_column(sa.String(128))
+    leased_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class RequesterNoticeRecord(Base):
     """One requester notice (``app.notices``): unique by account, subject, requester and kind.
 

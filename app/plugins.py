@@ -38,11 +38,16 @@ log = logging.getLogger("deskmate.plugins")
 
 @dataclass(frozen=True)
 class Timer:
-    """A timed pass: ``run(ctx)`` every ``every_seconds`` for each active account."""
+    """A timed pass: ``run(ctx)`` every ``every_seconds`` for each active account.
+
+    ``run_at_start``: the worker's scheduler also runs it as soon as the worker starts, for a pass whose point
+    is what happened while no worker ran (the core's catch-up after an outage).
+    """
 
     name: str
     every_seconds: float
     run: Callable[[PluginContext], None]
+    run_at_start: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,10 @@ for one feature (tickets tagged ``fr_<id>``); then the spike arrives (a share fr
 replying to some); half-way an incident is published and the feature is released. With ``--faults``, three
 worker processes and two web processes are killed with SIGKILL at random moments (``--seed``) and restarted, the
 helpdesk answers 429 for a minute and later 503 for a minute (``--fault-seconds``), Slack rate-limits for 20 s,
-and every webhook is delivered twice. At the end every invariant is checked from the
+and every webhook is delivered twice. With ``--outage SECONDS``, all of Deskmate (gunicorn and every worker) is
+killed in the middle of the spike and started again that many seconds later: the helpdesk's deliveries fail,
+its retries give up and its circuit breaker trips, and what was lost comes back through the catch-up pass
+(``app/catch_up.py``). At the end every invariant is checked from the
 emulators' own records (which cost no API quota):
 
 - every ticket routed once, to the right tier group;
@@ -15,6 +18,7 @@ emulators' own records (which cost no API quota):
 
     python bench/spike.py                      # 10,000 tickets over 3 minutes
     python bench/spike.py --faults
+    python bench/spike.py --outage 120         # all of Deskmate down for two minutes mid-spike
     python bench/spike.py --tickets 300 --minutes 0.5 --requesters 60 --sla-minutes 2 --faults --fault-seconds 15
                                                # the CI-sized run (tests/bench/test_spike_reduced.py)
 
@@ -70,6 +74,8 @@ def parse_args() -> argparse.Namespace:
                         help="how long the helpdesk answers 429, and then 503, with --faults")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the fault moments and victims (default: a new one, printed in the report)")
+    parser.add_argument("--outage", type=float, default=0,
+                        help="seconds all of Deskmate (web and workers) is down in the middle of the spike")
     parser.add_argument("--timeout", type=float, default=1800, help="give up waiting for the work after this")
     return parser.parse_args()
 
@@ -134,6 +140,18 @@ class Processes:
             ticks[role] += used
         return {role: round(used / os.sysconf("SC_CLK_TCK"), 1) for role, used in sorted(ticks.items())}
 
+    def kill_all(self) -> None:
+        """The outage: every worker killed at once (SIGKILL), none restarted until ``restart_all``."""
+        for n, process in enumerate(self.workers):
+            self._sample(f"worker{n}", process.pid)
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        self.kills.append("all workers")
+
+    def restart_all(self) -> None:
+        self.workers = [self._spawn_worker(n) for n in range(len(self.workers))]
+
     def stop(self) -> None:
         for process in self.workers:
             if process.poll() is None:
@@ -192,6 +210,9 @@ def main() -> None:
                             {"segment": "user", "minutes": 24 * 60}],
                 "channels": {"premium_partner": PREMIUM_CHANNEL}}},
         }
+        if args.outage:
+            # Catch-up every 20 s, leaving the last 15 s to their webhooks: the run's SLA targets are minutes.
+            settings.update(catch_up_interval_seconds=20, catch_up_settle_seconds=15)
         env = env_for(settings)
         progress("migrating the scratch database...")
         subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
@@ -239,29 +260,47 @@ def main() -> None:
         threading.Thread(target=spike, daemon=True).start()
         halfway = started + args.minutes * 30
         fault_plan = _fault_plan(args, rng, started) if args.faults else []
+        if args.outage:  # in the middle of the spike; nothing else is killed while Deskmate is down
+            middle = started + args.minutes * 30
+            fault_plan = sorted([*[(at, what) for at, what in fault_plan if not (
+                middle - args.outage / 2 - 5 <= at <= middle + args.outage / 2 + 5 and what.startswith("kill"))],
+                (middle - args.outage / 2, "outage"), (middle + args.outage / 2, "outage-end")])
+        outage: dict[str, Any] = {"down": False}
         planned = [(round(at - started, 1), what) for at, what in fault_plan]
         released = published = False
         if args.faults:
             requests.post(f"{helpdesk}/__sandbox/faults", json={"duplicate_webhooks": 1}, timeout=10)
         while not done.is_set():
             now = time.monotonic()
-            if not published and now >= halfway:
+            if not published and now >= halfway and not outage["down"]:
                 _post(base, "/admin/api/news/incidents", admin, {
                     "title": "Live playback degraded", "body": "Some viewers see **buffering**.",
                     "severity": "degraded", "keywords": ["buffering", "playback"]})
                 published = True
                 progress("  incident published")
-            if not released and now >= halfway:
+            if not released and now >= halfway and not outage["down"]:
                 _post(base, f"/admin/api/feature-requests/{feature_id}/release", admin, {})
                 released = True
                 progress("  feature released")
             while fault_plan and fault_plan[0][0] <= now:
                 _, what = fault_plan.pop(0)
-                _inject(what, processes, master, helpdesk, slack, rng, args)
-            processes.sample(master)
+                if what.startswith("outage"):
+                    master = _outage(what, outage, processes, master, stack, env, args, web_port, pidfile, helpdesk)
+                else:
+                    _inject(what, processes, master, helpdesk, slack, rng, args)
+            if not outage["down"]:
+                processes.sample(master)
             done.wait(0.5)
-        for _, what in fault_plan:  # faults planned after a short spike still happen
-            _inject(what, processes, master, helpdesk, slack, rng, args)
+        for at, what in fault_plan:  # faults planned after a short spike still happen
+            if what.startswith("outage"):
+                time.sleep(max(0.0, at - time.monotonic()))  # the outage lasts as long as asked
+                master = _outage(what, outage, processes, master, stack, env, args, web_port, pidfile, helpdesk)
+            else:
+                _inject(what, processes, master, helpdesk, slack, rng, args)
+        if not published:
+            _post(base, "/admin/api/news/incidents", admin, {
+                "title": "Live playback degraded", "body": "Some viewers see **buffering**.",
+                "severity": "degraded", "keywords": ["buffering", "playback"]})
         if not released:
             _post(base, f"/admin/api/feature-requests/{feature_id}/release", admin, {})
         spike_seconds = time.monotonic() - started
@@ -296,6 +335,9 @@ def main() -> None:
         report["faults"] = args.faults
         if args.faults:
             report["seed"], report["fault_plan_s"] = seed, planned
+        if args.outage:
+            report["outage"] = outage.get("report", {})
+            report["outage"].update(_catch_up_report(engine))
         if failures:  # what explains them: Deskmate's own record of the tickets named (the database is kept)
             report["diagnosis"] = _diagnose(engine, failures)
         for name, value in report.items():
@@ -320,6 +362,41 @@ def _fault_plan(args: argparse.Namespace, rng: random.Random, started: float) ->
     plan += [(started + rng.uniform(0.05, 0.95) * span, "kill-worker") for _ in range(3)]
     plan += [(started + rng.uniform(0.05, 0.95) * span, "kill-web") for _ in range(2)]
     return sorted(plan)
+
+
+def _outage(what: str, outage: dict[str, Any], processes: Processes, master: int, stack: ExitStack,
+            env: dict[str, str], args: argparse.Namespace, web_port: int, pidfile: Path, helpdesk: str) -> int:
+    """Take all of Deskmate down (gunicorn's master and its workers, every worker process: SIGKILL), or bring
+    it back on the same port; returns gunicorn's master pid. The helpdesk's deliveries meanwhile fail."""
+    if what == "outage":
+        processes.sample(master)
+        os.killpg(master, signal.SIGKILL)
+        os.waitpid(master, 0)  # reaped, and its pid file removed: the restarted gunicorn must not find either
+        pidfile.unlink(missing_ok=True)
+        processes.kill_all()
+        outage.update(down=True, started=time.monotonic())
+        progress(f"  outage: all of Deskmate is down for {args.outage:.0f}s")
+        return master
+    processes.restart_all()
+    stack.enter_context(gunicorn("wsgi:app", env=env, workers=args.web_workers, threads=4, port=web_port,
+                                 pidfile=pidfile))
+    down = round(time.monotonic() - outage["started"], 1)
+    breakers = requests.get(f"{helpdesk}/__sandbox/deliveries?breakers_only=1", timeout=30).json()["breakers"]
+    outage.update(down=False, report={"down_seconds": down, "breakers": breakers})
+    progress(f"  outage over after {down}s; helpdesk breakers: {breakers}")
+    return int(pidfile.read_text().strip())
+
+
+def _catch_up_report(engine: sa.Engine) -> dict[str, Any]:
+    """What the catch-up stored: events by type (their keys say so) and the cursor's own count."""
+    with engine.connect() as connection:
+        made: dict[str, int] = {row[0]: row[1] for row in connection.execute(sa.text(
+            "SELECT event_type, count(*) FROM inbound_events WHERE payload->'event'->>'catch_up' = 'true' "
+            "GROUP BY event_type"))}
+        cursor = connection.execute(sa.text(
+            "SELECT events_made, heard_until, last_error FROM helpdesk_cursors WHERE stream = 'tickets'")).first()
+    return {"caught_up_events": made, "cursor_events_made": cursor.events_made if cursor else 0,
+            "cursor_last_error": cursor.last_error if cursor else None}
 
 
 def _inject(what: str, processes: Processes, master: int | None, helpdesk: str, slack: str,

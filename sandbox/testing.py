@@ -100,7 +100,8 @@ class WebhookReceiver:
 
     def __init__(self) -> None:
         self.requests: list[ReceivedRequest] = []
-        self.statuses: list[int] = []  # answered in order, then 200
+        # Answered in order, then 200: a status, or a status and headers (`(503, {"Retry-After": "1"})`).
+        self.statuses: list[int | tuple[int, dict[str, str]]] = []
         self._cond = threading.Condition()
         app = Flask("webhook_receiver")
 
@@ -111,9 +112,10 @@ class WebhookReceiver:
                 self.requests.append(
                     ReceivedRequest(request.method, "/" + path, dict(request.headers), request.get_data())
                 )
-                status = self.statuses.pop(0) if self.statuses else 200
+                answer = self.statuses.pop(0) if self.statuses else 200
                 self._cond.notify_all()
-            return Response("{}", status=status, mimetype="application/json")
+            status, headers = answer if isinstance(answer, tuple) else (answer, {})
+            return Response("{}", status=status, mimetype="application/json", headers=headers)
 
         self.server = ServerThread(app)
 

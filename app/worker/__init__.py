@@ -17,7 +17,7 @@ import os
 import socket
 import threading
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
@@ -112,8 +112,10 @@ class Worker:
         # Passes read what is due from the database, so a late or skipped run only delays, never loses.
         job_defaults: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         for plugin, timer in self.timers.timers:
+            # A pass about what happened while no worker ran (catch-up) runs at start too, not an interval later.
+            at_start: dict[str, Any] = {"next_run_time": datetime.now(UTC)} if timer.run_at_start else {}
             scheduler.add_job(self.timers.scheduled_pass, "interval", seconds=timer.every_seconds,
-                              args=[plugin, timer], id=f"{plugin}:{timer.name}", **job_defaults)
+                              args=[plugin, timer], id=f"{plugin}:{timer.name}", **job_defaults, **at_start)
         scheduler.add_job(self._safe_heartbeat, "interval", seconds=5, id="heartbeat", **job_defaults)
         scheduler.add_job(self._safe_renew, "interval", seconds=max(1.0, self.settings.worker_lease_seconds / 4),
                           id="lease-keeper", **job_defaults)

@@ -154,13 +154,16 @@ def stats_reset() -> Any:
 def deliveries() -> Any:
     """Recorded webhook delivery attempts; filter with `webhook_id`, `ticket_id`, `event_type`."""
     s = state()
+    if request.args.get("breakers_only"):  # the breakers alone, without every recorded attempt
+        return jsonify({"pending": s.dispatcher.pending, "breakers": s.dispatcher.breakers()})
     records = s.deliveries()
     for key in ("webhook_id", "event_type", "invocation_id"):
         if request.args.get(key):
             records = [r for r in records if r[key] == request.args[key]]
     if request.args.get("ticket_id"):
         records = [r for r in records if str(r["ticket_id"]) == request.args["ticket_id"]]
-    return jsonify({"deliveries": records, "count": len(records), "pending": s.dispatcher.pending})
+    return jsonify({"deliveries": records, "count": len(records), "pending": s.dispatcher.pending,
+                    "breakers": s.dispatcher.breakers()})
 
 
 @bp.delete("/deliveries")

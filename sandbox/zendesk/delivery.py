@@ -1,4 +1,15 @@
-"""Webhook delivery the way Zendesk does it: signed, from a pool, retried with the same invocation id."""
+"""Webhook delivery the way Zendesk does it: signed, from a pool, retried with the same invocation id.
+
+Zendesk's documented retry policy and circuit breaker (developer.zendesk.com/api-reference/webhooks/introduction,
+"Webhook retries" and "Circuit breaker"; docs/sandbox.md says what is documented and what the emulator chose):
+
+* retried, with the same invocation id: a 409 answer, a 429 or 503 answer whose ``Retry-After`` is under 60
+  seconds (after that many seconds), and a timeout or a failed connection; at most ``retries`` times each;
+* not retried: any other answer (a 500, a 502, a 503 without ``Retry-After``, a 4xx) -- that delivery is lost;
+* the circuit breaker of each webhook trips when, within five minutes, 70% or more of its requests failed or
+  more than 1,000 did; it then sends nothing for five seconds (what comes due meanwhile is dropped, not
+  queued), then lets one request through: a success closes it, a failure opens it for another five seconds.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +65,78 @@ class Delivery:
     duplicate: int = 0  # 0 for the original, n for the n-th injected duplicate
 
 
+@dataclass
+class BreakerSettings:
+    """The circuit breaker's numbers: Zendesk's documented ones, except ``min_requests`` (the emulator's: a
+    webhook's first failure alone is 100% of its requests, and must not trip it)."""
+
+    window_seconds: float = 300.0
+    error_share: float = 0.7
+    max_errors: int = 1000
+    open_seconds: float = 5.0
+    min_requests: int = 10
+
+
+class CircuitBreaker:
+    """One webhook's breaker: ``closed`` (deliver), ``open`` (drop until ``open_until``), ``half_open`` (one
+    probe in flight). Not thread-safe on its own: the dispatcher calls it under its lock."""
+
+    def __init__(self, settings: BreakerSettings) -> None:
+        self.settings = settings
+        self.outcomes: deque[tuple[float, bool]] = deque()  # (when, failed) within the window
+        self.errors = 0
+        self.state = "closed"
+        self.open_until = 0.0
+        self.trips = 0
+        self.dropped = 0
+
+    def allow(self, now: float) -> bool:
+        """Whether a delivery may be attempted now (an open breaker past its pause lets one probe through)."""
+        if self.state == "closed":
+            return True
+        if self.state == "open" and now >= self.open_until:
+            self.state = "half_open"
+            return True
+        self.dropped += 1
+        return False
+
+    def record(self, now: float, failed: bool) -> None:
+        if self.state == "half_open":
+            if failed:
+                self._open(now)
+            else:  # recovered: the failures that tripped it no longer count
+                self.state, self.outcomes, self.errors = "closed", deque(), 0
+            return
+        self.outcomes.append((now, failed))
+        self.errors += failed
+        horizon = now - self.settings.window_seconds
+        while self.outcomes and self.outcomes[0][0] < horizon:
+            self.errors -= self.outcomes.popleft()[1]
+        total = len(self.outcomes)
+        if failed and (self.errors > self.settings.max_errors or (
+                total >= self.settings.min_requests and self.errors >= self.settings.error_share * total)):
+            self._open(now)
+
+    def _open(self, now: float) -> None:
+        self.state, self.open_until = "open", now + self.settings.open_seconds
+        self.trips += 1
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        state = "half_open" if self.state == "open" and now >= self.open_until else self.state
+        return {"state": state, "trips": self.trips, "dropped": self.dropped, "errors_in_window": self.errors,
+                "requests_in_window": len(self.outcomes)}
+
+
+def retry_delay(status: int | None, error: str | None, retry_after: str | None, backoff: float,
+                attempt: int) -> float | None:
+    """Seconds until Zendesk tries a failed attempt again, or None when it does not (its documented policy)."""
+    if error is not None or status == 409:
+        return backoff * (2 ** (attempt - 1))
+    if status in (429, 503) and retry_after and retry_after.strip().isdigit() and int(retry_after) < 60:
+        return float(retry_after) or backoff * (2 ** (attempt - 1))
+    return None
+
+
 class WebhookDispatcher:
     """Background delivery on a thread pool with one shared HTTP session; every attempt is recorded."""
 
@@ -68,6 +151,7 @@ class WebhookDispatcher:
         backoff: float = 0.5,
         max_records: int = 100_000,
         duplicates: Callable[[], int] = lambda: 0,
+        breaker: BreakerSettings | None = None,
     ) -> None:
         self.account_id = account_id
         self.clock = clock
@@ -76,6 +160,8 @@ class WebhookDispatcher:
         self.retries = retries
         self.backoff = backoff
         self._duplicates = duplicates
+        self.breaker_settings = breaker or BreakerSettings()
+        self._breakers: dict[str, CircuitBreaker] = {}
         self._records: deque[dict[str, Any]] = deque(maxlen=max_records)
         self._cond = threading.Condition()
         self._pending = 0
@@ -151,8 +237,20 @@ class WebhookDispatcher:
                 self._cond.notify_all()
 
     # -- one attempt ----------------------------------------------------------------------------------
+    def _breaker(self, webhook_id: str) -> CircuitBreaker:
+        breaker = self._breakers.get(webhook_id)
+        if breaker is None:
+            breaker = self._breakers[webhook_id] = CircuitBreaker(self.breaker_settings)
+        return breaker
+
     def _attempt(self, delivery: Delivery) -> None:
         delivery.attempt += 1
+        with self._cond:
+            allowed = self._breaker(delivery.webhook_id).allow(self.clock())
+        if not allowed:
+            self._record(delivery, iso(self.clock()), {}, None, "circuit breaker open: not sent", 0.0)
+            self._done()
+            return
         timestamp = iso(self.clock())
         signature = sign(delivery.secret, timestamp, delivery.body)
         headers = {
@@ -183,6 +281,18 @@ class WebhookDispatcher:
             log.exception("webhook delivery crashed")
             error = f"{type(exc).__name__}: {exc}"
         ok = status is not None and 200 <= status < 300
+        with self._cond:
+            self._breaker(delivery.webhook_id).record(self.clock(), not ok)
+        self._record(delivery, timestamp, headers, status, error, round((time.monotonic() - started) * 1000, 2))
+        delay = retry_delay(status, error, retry_after, self.backoff, delivery.attempt) if not ok else None
+        if delay is not None and delivery.attempt <= self.retries:
+            self._schedule(delivery, delay)
+            return
+        self._done()
+
+    def _record(self, delivery: Delivery, timestamp: str, headers: dict[str, str], status: int | None,
+                error: str | None, duration_ms: float) -> None:
+        ok = status is not None and 200 <= status < 300
         self._records.append(
             {
                 "delivery_id": delivery.delivery_id,
@@ -199,20 +309,12 @@ class WebhookDispatcher:
                 "status_code": status,
                 "error": error,
                 "ok": ok,
-                "duration_ms": round((time.monotonic() - started) * 1000, 2),
+                "duration_ms": duration_ms,
                 "sent_at": timestamp,
                 "headers": headers,
                 "body": delivery.body.decode("utf-8", "replace"),
             }
         )
-        retryable = error is not None or (status is not None and (status >= 500 or status == 429))
-        if not ok and retryable and delivery.attempt <= self.retries:
-            delay = self.backoff * (2 ** (delivery.attempt - 1))
-            if retry_after and retry_after.isdigit():
-                delay = max(delay, min(float(retry_after), 60.0))
-            self._schedule(delivery, delay)
-            return
-        self._done()
 
     # -- inspection -----------------------------------------------------------------------------------
     @property
@@ -232,10 +334,18 @@ class WebhookDispatcher:
                 self._cond.wait(remaining)
         return True
 
+    def breakers(self) -> dict[str, dict[str, Any]]:
+        """Each webhook's circuit breaker: its state, how often it tripped, deliveries it dropped."""
+        now = self.clock()
+        with self._cond:
+            return {webhook_id: breaker.snapshot(now) for webhook_id, breaker in self._breakers.items()}
+
     def records(self) -> list[dict[str, Any]]:
         """Every recorded attempt, oldest first."""
         return list(self._records)
 
     def clear(self) -> None:
-        """Forget recorded attempts."""
+        """Forget recorded attempts (and the breakers' history)."""
         self._records.clear()
+        with self._cond:
+            self._breakers.clear()

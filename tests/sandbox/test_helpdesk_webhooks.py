@@ -218,7 +218,8 @@ def test_trigger_conditions_on_status_group_and_tags(
 def test_failed_delivery_is_retried_with_same_invocation_id(
     helpdesk: RunningHelpdesk, webhook_receiver: WebhookReceiver
 ) -> None:
-    webhook_receiver.statuses = [503, 500]
+    # Zendesk retries a 409, and a 503 (or 429) whose Retry-After is under 60 seconds.
+    webhook_receiver.statuses = [(503, {"Retry-After": "1"}), 409]
     _subscribe(helpdesk, webhook_receiver.url, ["zen:event-type:ticket.created"])
     helpdesk.state.create_ticket({"comment": {"body": "x"}})
     received = webhook_receiver.wait_for(3)
@@ -228,9 +229,58 @@ def test_failed_delivery_is_retried_with_same_invocation_id(
     attempts = helpdesk.control("GET", "/deliveries").json()["deliveries"]
     assert [(a["attempt"], a["status_code"], a["ok"]) for a in attempts] == [
         (1, 503, False),
-        (2, 500, False),
+        (2, 409, False),
         (3, 200, True),
     ]
+
+
+def test_answers_zendesk_does_not_retry_lose_the_delivery(
+    helpdesk: RunningHelpdesk, webhook_receiver: WebhookReceiver
+) -> None:
+    # A 500, a 503 without Retry-After, a 503 asking for a minute or more: each is the delivery's only attempt.
+    webhook_receiver.statuses = [500, 503, (503, {"Retry-After": "60"}), 404]
+    _subscribe(helpdesk, webhook_receiver.url, ["zen:event-type:ticket.created"])
+    for _ in range(4):
+        helpdesk.state.create_ticket({"comment": {"body": "x"}})
+    assert helpdesk.state.wait_for_deliveries(5)
+    attempts = helpdesk.state.deliveries()
+    assert sorted(a["status_code"] for a in attempts) == [404, 500, 503, 503]
+    assert {a["attempt"] for a in attempts} == {1}
+    assert len(webhook_receiver.requests) == 4
+
+
+def test_circuit_breaker_trips_drops_deliveries_and_closes_after_a_good_probe(
+    helpdesk: RunningHelpdesk, webhook_receiver: WebhookReceiver
+) -> None:
+    clock = [1_000.0]
+    dispatcher = helpdesk.state.dispatcher
+    dispatcher.clock = lambda: clock[0]  # the breaker's five-second pause, on a clock the test moves
+    dispatcher.retries = 0
+    webhook = _subscribe(helpdesk, webhook_receiver.url, ["zen:event-type:ticket.created"])
+    webhook_receiver.statuses = [500] * 10
+    for _ in range(10):  # ten failures out of ten requests: 70% or more within five minutes
+        helpdesk.state.create_ticket({"comment": {"body": "x"}})
+        assert helpdesk.state.wait_for_deliveries(5)
+    assert dispatcher.breakers()[webhook["id"]]["state"] == "open"
+    for _ in range(3):  # not sent while open: dropped, not queued
+        helpdesk.state.create_ticket({"comment": {"body": "x"}})
+    assert helpdesk.state.wait_for_deliveries(5)
+    assert len(webhook_receiver.requests) == 10
+    breaker = helpdesk.control("GET", "/deliveries").json()["breakers"][webhook["id"]]
+    assert (breaker["state"], breaker["trips"], breaker["dropped"]) == ("open", 1, 3)
+    clock[0] += 5  # the pause is over: one probe; it fails, so the breaker opens for five more seconds
+    webhook_receiver.statuses = [500]
+    helpdesk.state.create_ticket({"comment": {"body": "x"}})
+    helpdesk.state.create_ticket({"comment": {"body": "x"}})
+    assert helpdesk.state.wait_for_deliveries(5)
+    assert len(webhook_receiver.requests) == 11
+    assert dispatcher.breakers()[webhook["id"]]["trips"] == 2
+    clock[0] += 5  # a good probe closes it, and what follows is delivered again
+    for _ in range(3):
+        helpdesk.state.create_ticket({"comment": {"body": "x"}})
+        assert helpdesk.state.wait_for_deliveries(5)
+    assert len(webhook_receiver.requests) == 14
+    assert dispatcher.breakers()[webhook["id"]]["state"] == "closed"
 
 
 def test_unreachable_endpoint_gives_up_after_retries(helpdesk: RunningHelpdesk) -> None:
