@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from app.db import insert_for, rowcount, storage, table_of
 from app.events import Event, normalise
-from app.models import InboundEvent
+from app.models import EVENTS_OPEN, InboundEvent
 from app.workqueue import Backoff, fair_due_ids, round_robin
 
 EXTENSION_KEY = "deskmate.inbox"
@@ -270,15 +270,13 @@ def emit(session: Session, *, account_id: int, source: str, event_type: str, key
 def due_condition(now: datetime) -> Any:
     """The events a claim may take at ``now``: pending and due, or processing with a lapsed lease.
 
-    The state list comes first, in the SQL text itself (not as parameters), and claims read each account's rows
-    in (account_id, id) order: so PostgreSQL can use an index on (account_id, id) of the rows not yet handled
-    (a partial index WHERE state IN ('pending', 'processing')) and read a claim's share and no more of a
-    backlog, however long.
+    ``EVENTS_OPEN`` (literal SQL) is the predicate of the partial index ``ix_inbound_events_claim`` on
+    (account_id, id): only with it in the WHERE do SQLite and PostgreSQL's generic plans (psycopg prepares a
+    statement from its sixth run) read that index, in (account_id, id) order, stopping after the claim's share.
+    With the states as bound parameters PostgreSQL walked the primary key past a whole backlog instead.
     """
     table = table_of(InboundEvent)
-    states: sa.BindParameter[str] = sa.bindparam("claim_states", ("pending", "processing"), expanding=True,
-                                                 literal_execute=True)
-    return sa.and_(table.c.state.in_(states),
+    return sa.and_(EVENTS_OPEN,
                    sa.or_(sa.and_(table.c.state == "pending", table.c.next_attempt_at <= now),
                           sa.and_(table.c.state == "processing", table.c.locked_until < now)))
 

@@ -62,6 +62,10 @@ class InboundEvent(Base):
         # failed or done, through indexes that hold only such rows, so they cost the same at any table size.
         sa.Index("ix_inbound_events_due", "account_id", "state", "next_attempt_at", postgresql_where=EVENTS_OPEN,
                  sqlite_where=EVENTS_OPEN),
+        # The claim's: each account's open events in the order they are handled, so a claim reads its share
+        # and stops, however long the account's backlog (``inbox.claim``).
+        sa.Index("ix_inbound_events_claim", "account_id", "id", postgresql_where=EVENTS_OPEN,
+                 sqlite_where=EVENTS_OPEN),
         sa.Index("ix_inbound_events_failed", "account_id", "processed_at", postgresql_where=FAILED_ROWS,
                  sqlite_where=FAILED_ROWS),
         sa.Index("ix_inbound_events_done", "account_id", "processed_at", postgresql_where=DONE_ROWS,
@@ -95,6 +99,9 @@ class WorkItem(Base):
     __table_args__ = (
         sa.UniqueConstraint("account_id", "idempotency_key"),
         sa.Index("ix_work_items_due", "account_id", "state", "next_attempt_at", postgresql_where=WORK_OPEN,
+                 sqlite_where=WORK_OPEN),
+        # The claim's (``workqueue.claim``): each account's open items by due time, read up to now and no further.
+        sa.Index("ix_work_items_claim", "account_id", "next_attempt_at", "id", postgresql_where=WORK_OPEN,
                  sqlite_where=WORK_OPEN),
         sa.Index("ix_work_items_failed", "account_id", "finished_at", postgresql_where=FAILED_ROWS,
                  sqlite_where=FAILED_ROWS),

@@ -150,8 +150,9 @@ def test_health_queries_read_only_the_partial_indexes(app, clock):
     assert len(statements) == 6
     for statement in statements:
         plan = _plan(app, statement)
-        assert any(index in plan for index in ("ix_inbound_events_due", "ix_inbound_events_failed",
-                                               "ix_work_items_due", "ix_work_items_failed")), (statement, plan)
+        assert any(index in plan for index in ("ix_inbound_events_due", "ix_inbound_events_claim",
+                                               "ix_inbound_events_failed", "ix_work_items_due",
+                                               "ix_work_items_claim", "ix_work_items_failed")), (statement, plan)
 
 
 def _inline(engine, statement: str, parameters) -> str:
