@@ -109,6 +109,7 @@ def act(feature_request_id: int, action: str) -> Any:
 
 
 def _number(value: str | None, name: str) -> int:
-    if not value or not value.strip().lstrip("#").isdigit():
+    digits = (value or "").strip().lstrip("#")
+    if not (digits.isascii() and digits.isdigit()):  # isdigit alone also takes "²", which int() refuses
         raise FeatureRequestError(f"the {name} must be a number")
-    return int(value.strip().lstrip("#"))
+    return int(digits)

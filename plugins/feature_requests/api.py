@@ -43,7 +43,7 @@ def _int_arg(name: str, default: int, *, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # isdigit alone also takes "²", which int() refuses
         raise FeatureRequestError(f"{name} must be a whole number")
     return max(low, min(high, int(raw)))
 

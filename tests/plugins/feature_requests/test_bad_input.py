@@ -83,3 +83,17 @@ def test_admin_page_forms_with_a_nul_are_an_html_422(client, admin_token, new_re
                          data={"ticket_id": str(2**64), "csrf_token": csrf}, follow_redirects=True)
     assert answer.status_code == 200
     assert "must be a number" in answer.get_data(as_text=True) or "positive" in answer.get_data(as_text=True)
+
+
+def test_digits_that_are_not_ascii_are_refused_not_a_500(api, client, admin_token, new_request):
+    # str.isdigit() accepts "²" (which int() refuses) and Arabic-Indic digits (which int() reads).
+    for value in ("²", "1²", "٣"):
+        status, answer = api("GET", "", query_string={"limit": value})
+        assert status == 400, answer
+    request_id = new_request()
+    sign_in(client, admin_token)
+    csrf = csrf_from(client.get(f"/admin/feature-requests/{request_id}").get_data(as_text=True))
+    answer = client.post(f"/admin/feature-requests/{request_id}/link", data={"ticket_id": "²", "csrf_token": csrf},
+                         follow_redirects=True)
+    assert answer.status_code == 200
+    assert "must be a number" in answer.get_data(as_text=True)
