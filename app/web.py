@@ -213,9 +213,26 @@ class DeskmateRequest(Request):
         raise BadField(400, f"the body is not valid JSON in UTF-8: {e}", "body")
 
 
+def _numbers_up_to(limit: int) -> str:
+    """A regular expression matching the decimal numbers from 0 to ``limit`` and no larger one."""
+    digits = str(limit)
+    options = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for index, digit in enumerate(digits):
+        if digit != "0":
+            rest = len(digits) - index - 1
+            options.append(f"{digits[:index]}[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join([*options, digits]) + ")"
+
+
 class BigintConverter(IntegerConverter):
     """``<int:...>`` in every route of the core and the plugins: an id, so a number past BIGINT matches no
-    route (a 404) instead of overflowing in the lookup."""
+    route (a 404) instead of overflowing in the lookup.
+
+    The bound is in the regular expression, not only in ``max``: werkzeug checks a rule's methods before
+    converting its parts, so a number the conversion refuses still counted as a match for the rule's other
+    methods, and PATCH on an id past BIGINT was a 405 wherever the same path also had a GET."""
+
+    regex = _numbers_up_to(BIGINT_MAX)
 
     def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,
                  max: int | None = BIGINT_MAX, signed: bool = False) -> None:
