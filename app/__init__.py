@@ -54,6 +54,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     webhooks.init_app(app)
     app.register_blueprint(slack_interactions.bp)
     app.register_blueprint(health.bp)
+    from app import openapi
+
+    openapi.init_app(app)  # GET /openapi.json: the API of the core and of the enabled plugins, described
     app.register_blueprint(admin.bp)
     plugin_manager.init_app(app)
     sidebar.init_app(app)
