@@ -199,14 +199,16 @@ def _read_export(app: Flask, account: AccountView, cursor: HelpdeskCursor, owner
         page = zendesk.call("GET", EXPORT_PATH, params=params, what="ticket export")
         result.pages += 1
         tickets = [t for t in page.get("tickets") or [] if isinstance(t, dict) and t.get("id") is not None]
-        settled = [t for t in tickets if (parse_time(t.get("updated_at")) or horizon) <= horizon]
-        drained = bool(page.get("end_of_stream")) or not page.get("after_cursor") or len(settled) < len(tickets)
-        # Tickets come in updated_at order: when the export is drained, or reaches changes too young to judge,
-        # everything up to the horizon has been heard; otherwise up to the newest ticket of this page.
-        stamps = [stamp for stamp in (parse_time(t.get("updated_at")) for t in settled) if stamp is not None]
-        reached = horizon if drained else max(stamps, default=since)
+        # Read to the end even past the horizon: a ticket changed too recently to judge may have been created
+        # long enough ago for its missing creation to count (its export entry shows only its latest change).
+        drained = bool(page.get("end_of_stream")) or not page.get("after_cursor")
+        # Tickets come in updated_at order: once the export is drained, every change up to the horizon has been
+        # judged; otherwise every change up to the newest ticket of this page (or the horizon, if before).
+        stamps = [stamp for stamp in (parse_time(t.get("updated_at")) for t in tickets) if stamp is not None]
+        reached = horizon if drained else min(horizon, max(stamps, default=since))
         with storage.session(app) as session:
-            made = make_events(session, account.id, settled, since=since, now=get_clock(app).now())
+            made = make_events(session, account.id, tickets, since=since, horizon=horizon,
+                               now=get_clock(app).now())
             heard = max(since, reached)
             session.execute(
                 sa.update(HelpdeskCursor)
@@ -215,7 +217,7 @@ def _read_export(app: Flask, account: AccountView, cursor: HelpdeskCursor, owner
                 .values(heard_until=heard, events_made=HelpdeskCursor.events_made + sum(made.values()),
                         leased_until=get_clock(app).now() + timedelta(seconds=settings.worker_lease_seconds))
             )
-        result.tickets += len(settled)
+        result.tickets += len(tickets)
         for kind, count in made.items():
             result.made[kind] = result.made.get(kind, 0) + count
         result.heard_until = heard
@@ -257,9 +259,10 @@ def _heard_at(session: Session, account_id: int,
 
 
 def make_events(session: Session, account_id: int, tickets: Iterable[dict[str, Any]], *, since: datetime,
-                now: datetime) -> dict[str, int]:
-    """Store, in ``session``'s transaction, the event of each exported ticket whose latest change Deskmate never
-    heard of; the number stored by type (a key stored before, by a webhook or an earlier pass, stores nothing)."""
+                horizon: datetime, now: datetime) -> dict[str, int]:
+    """Store, in ``session``'s transaction, the event of each exported ticket whose creation (between ``since``
+    and ``horizon``) or latest change (by ``horizon``) Deskmate never heard of; the number stored by type (a key
+    stored before, by a webhook or an earlier pass, stores nothing). Later changes are left to a later pass."""
     by_id: dict[int, dict[str, Any]] = {}
     for ticket in tickets:
         try:
@@ -277,9 +280,10 @@ def make_events(session: Session, account_id: int, tickets: Iterable[dict[str, A
         # A creation is missed even when later changes of the ticket arrived (a reply after Deskmate came back):
         # routing and the SLA start from the creation, which those changes do not replace.
         new = (not deleted and ticket_id not in created and created_at is not None
-               and created_at >= since - timedelta(seconds=1))
+               and since - timedelta(seconds=1) <= created_at <= horizon)
         last_heard = heard.get(ticket_id)
-        if updated_at is None or (not new and last_heard is not None and updated_at <= last_heard):
+        if not new and (updated_at is None or updated_at > horizon
+                        or (last_heard is not None and updated_at <= last_heard)):
             continue
         if deleted:
             if ticket_id not in known:
@@ -288,6 +292,7 @@ def make_events(session: Session, account_id: int, tickets: Iterable[dict[str, A
         elif new:
             event_type, key = "ticket.created", created_key(ticket_id)
         else:
+            assert updated_at is not None
             event_type, key = "ticket.updated", f"catchup:ticket:{ticket_id}:{int(updated_at.timestamp())}"
         envelope = envelope_of(ticket, event_type, key, now)
         stored = rowcount(session.execute(insert_for(session, InboundEvent).values(

@@ -88,8 +88,9 @@ class Settings(BaseSettings):
     catch_up_interval_seconds: float = Field(default=60.0, ge=0)
     # Changes younger than this are left to their webhooks (normally seconds away) and judged by a later pass.
     catch_up_settle_seconds: float = Field(default=60.0, ge=0)
-    # How far back an account's very first pass reads (there is no cursor yet).
-    catch_up_initial_lookback_minutes: int = Field(default=60, ge=0)
+    # How far back an account's very first pass reads (there is no cursor yet). 0: from then on; what came
+    # before Deskmate listened is `flask routing backfill`'s.
+    catch_up_initial_lookback_minutes: int = Field(default=0, ge=0)
     # The export's own rate limit (Zendesk: 10 requests a minute, 30 with the High Volume add-on), of which
     # Deskmate takes rate_budget_share, as of the account's API limit.
     catch_up_export_per_minute: int = Field(default=10, ge=1)

@@ -153,6 +153,7 @@ def test_the_exports_own_rate_limit_is_kept(app, helpdesk, clock, deskmate_serve
     helpdesk.state.clock = lambda: clock.now().timestamp()
     settings = app.config["DESKMATE"]
     monkeypatch.setattr(settings, "catch_up_export_per_minute", 10)
+    monkeypatch.setattr(settings, "catch_up_initial_lookback_minutes", 60)  # the first pass reads the backlog
     monkeypatch.setattr(catch_up, "export_budget", lambda app, account: RateBudget(
         storage.engine(app), account.id, per_minute=10, share=settings.rate_budget_share, now=clock.now,
         api=catch_up.EXPORT_API, sleep=lambda seconds: clock.advance(seconds=seconds)))
@@ -178,10 +179,30 @@ def test_the_exports_own_rate_limit_is_kept(app, helpdesk, clock, deskmate_serve
     assert calls[-1] - calls[0] >= 60  # paced, not sent in a burst
 
 
-def test_a_helpdesk_refusal_ends_the_pass_and_is_recorded(app, helpdesk, clock, deskmate_server):
+def test_a_helpdesk_refusal_ends_the_pass_and_is_recorded(app, helpdesk, clock, deskmate_server, monkeypatch):
+    monkeypatch.setattr(app.config["DESKMATE"], "catch_up_initial_lookback_minutes", 60)
     helpdesk.faults(error_seconds=30, error_status=500)
     result = pass_now(app, clock)
     assert result.stopped_by and "500" in result.stopped_by and result.made == {}
     cursor = catch_up.cursor_of(app, active_accounts(app)[0].id)
     assert "500" in (cursor.last_error or "") and cursor.leased_by is None
     assert cursor.heard_until <= clock.now() - timedelta(minutes=59)  # not moved past what was never read
+
+
+def test_a_creation_is_judged_by_its_own_time_not_by_its_latest_change(app, helpdesk, clock, deskmate_server,
+                                                                       monkeypatch):
+    """Created during the outage and changed again just before the pass: the change is too young to judge yet,
+    the creation is not, and it must not be lost once the cursor moves past it."""
+    monkeypatch.setattr(app.config["DESKMATE"], "catch_up_settle_seconds", 30)
+    helpdesk.state.clock = lambda: clock.now().timestamp()
+    account = active_accounts(app)[0]
+    catch_up.run_pass(app, account, force=True)
+    helpdesk.state.dispatcher.stop()
+    clock.advance(seconds=5)
+    ticket_id = new_ticket(helpdesk)
+    clock.advance(seconds=40)
+    helpdesk.api("PUT", f"/tickets/{ticket_id}.json", as_email=helpdesk.agent(), json={"ticket": {"status": "pending"}})
+    assert catch_up.run_pass(app, account, force=True).made == {"ticket.created": 1}
+    clock.advance(seconds=60)  # the change is old enough now: the creation stored carries it already
+    assert catch_up.run_pass(app, account, force=True).made == {}
+    assert stored(app, ticket_id) == [("ticket.created", f"ticket:{ticket_id}:created")]
