@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # recognised as a duplicate, so it must outlast the helpdesk's retries (hours) and the longest window in
     # which a timer may enqueue the same key again (the SLA digest's day): hence at least 2.
     retention_days: float = Field(default=14.0, ge=2)
+    # For benches and tests only (bench/soak.py): a window in seconds instead of retention_days, so that a run of
+    # minutes sees the purge delete many times. Far too short to recognise repeated deliveries: production
+    # refuses it.
+    retention_window_seconds: float | None = Field(default=None, gt=0)
     # How often the worker's retention pass runs (once per account per interval), and the rows per transaction:
     # small transactions never hold SQLite's write lock or a PostgreSQL snapshot for long.
     retention_interval_seconds: float = Field(default=3600.0, ge=10)
@@ -205,6 +209,9 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("DESKMATE_DATABASE_URL: is SQLite, which serves a single process; use PostgreSQL in "
                         "production, or set DESKMATE_ALLOW_SQLITE_IN_PRODUCTION=true to run one process on SQLite "
                         "knowingly")
+    if settings.retention_window_seconds is not None:
+        problems.append("DESKMATE_RETENTION_WINDOW_SECONDS: is for benches and tests; in production the window is "
+                        "DESKMATE_RETENTION_DAYS (at least 2: repeated deliveries must still be recognised)")
     metrics_token = settings.metrics_token.get_secret_value().strip() if settings.metrics_token is not None else ""
     if not metrics_token:
         problems.append("DESKMATE_METRICS_TOKEN: must be set in production; without it /metrics is public (queue "

@@ -168,7 +168,9 @@ class RetentionHooks:
         # Each batch commits in a session of its own; the pass's own transaction (ctx.session) is never begun,
         # so on SQLite no write lock is held across the batches.
         settings = ctx.config
-        purged = purge_account(self.app, ctx.account, before=cutoff(ctx.now(), settings.retention_days),
+        window = settings.retention_days if settings.retention_window_seconds is None \
+            else settings.retention_window_seconds / 86400
+        purged = purge_account(self.app, ctx.account, before=cutoff(ctx.now(), window),
                                batch_size=settings.retention_batch_size)
         if purged.total:
             ctx.log.info("purged %d events, %d work items, %s", purged.events, purged.work_items,
