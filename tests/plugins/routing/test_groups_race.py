@@ -53,9 +53,13 @@ def _wait_for_a_blocked_writer(app, seconds: float = 5.0) -> bool:
     deadline = time.monotonic() + seconds
     with storage.engine(app).connect() as connection:
         while time.monotonic() < deadline:
-            if connection.execute(sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock'")).scalar():
+            blocked = connection.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")).scalar()
+            # pg_stat_activity is a snapshot kept for the whole transaction: end it, or a look taken just
+            # before the second writer blocked is all this loop would ever see.
+            connection.rollback()
+            if blocked:
                 return True
             time.sleep(0.05)
     return False
