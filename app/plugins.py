@@ -427,7 +427,3 @@ class _State:
 
 plugin_manager = PluginManager()
 
-
-def pending_events(session: Session) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(InboundEvent).where(
-        InboundEvent.state == "pending")) or 0
