@@ -255,6 +255,19 @@ class PluginContext:
         return zendesk_clients.for_account(self.account, self._app)
 
     @property
+    def own_user_id(self) -> int | None:
+        """The helpdesk user Deskmate acts as: the author of its own comments and changes (notices, notes,
+        routing), which no plugin should take for a person's. None while unknown (no helpdesk credentials, or
+        ``GET /users/me`` failing). The worker learns it before handling events, so in a hook this costs no call.
+        """
+        from app.zendesk import zendesk_clients
+
+        try:
+            return zendesk_clients.for_account(self.account, self._app).own_user_id()
+        except RuntimeError:  # an account without helpdesk credentials
+            return None
+
+    @property
     def slack(self) -> WebClient:
         """The account's Slack client. For work handlers and commands."""
         from app.slack import slack_clients

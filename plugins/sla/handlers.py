@@ -118,8 +118,11 @@ def _route(ctx: PluginContext, clock: SlaClock, segment: str) -> None:
     notify.announce(ctx, clock)
 
 
-def is_first_reply(comment: dict[str, Any], ticket: TicketSnapshot, settings: SlaSettings) -> bool:
-    """A public comment by an agent: not an internal note, not the requester, not an automated author."""
+def is_first_reply(comment: dict[str, Any], ticket: TicketSnapshot, settings: SlaSettings,
+                   own_user_id: int | None = None) -> bool:
+    """A public comment by an agent: not an internal note, not the requester, not an automated author, and never
+    Deskmate's own (a release notice or an acknowledgement is not an answer from a person, whatever
+    ``automated_author_ids`` says)."""
     author = comment.get("author") or {}
     public = comment.get("is_public", comment.get("public"))
     if public not in (True, "true", "True"):
@@ -131,14 +134,14 @@ def is_first_reply(comment: dict[str, Any], ticket: TicketSnapshot, settings: Sl
     except (TypeError, ValueError):
         return False
     # -1 is the helpdesk's own system user (automations, triggers).
-    automated = author_id <= 0 or author_id in settings.automated_author_ids
+    automated = author_id <= 0 or author_id in settings.automated_author_ids or author_id == own_user_id
     return not automated and author_id != ticket.requester_id
 
 
 def on_comment(ctx: PluginContext, ticket: TicketSnapshot, event: Event) -> None:
     """The first public agent reply stops the clock and updates the arrival message."""
     comment = event.data.get("comment") or {}
-    if not is_first_reply(comment, ticket, settings_of(ctx)):
+    if not is_first_reply(comment, ticket, settings_of(ctx), ctx.own_user_id):
         clock = existing_clock(ctx, ticket.id)
         if clock is not None:
             absorb(clock, ticket)

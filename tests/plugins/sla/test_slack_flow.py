@@ -162,3 +162,35 @@ def test_arrival_names_come_from_the_helpdesk_mirror_without_a_helpdesk_read(des
              if name.startswith(("GET /api/v2/users/<", "GET /api/v2/organizations/<"))}
     assert reads == {}
     assert "Rita Requester (rita@partner.example)" in str(arrivals(slack_emulator)[-1]["blocks"])
+
+
+def test_deskmates_own_public_comment_is_not_a_first_reply(premium_ticket, desk, helpdesk, slack_emulator, worker,
+                                                           clock, account_id):
+    """A release notice or an acknowledgement Deskmate posts is public and by a staff user (its own API user),
+    yet no person has answered: the clock keeps running, the report counts nothing met, and the agent's later
+    reply is the first reply. No ``automated_author_ids`` is configured: Deskmate knows its own user."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from app.db import storage
+    from plugins.sla.reports import build_report
+
+    clock.advance(minutes=1)
+    helpdesk.api("PUT", f"/tickets/{premium_ticket}.json", json={"ticket": {"comment": {
+        "body": "Good news: the feature you asked about has shipped.", "public": True}}})
+    helpdesk.flush_deliveries()
+    worker.run_until_idle(timers=True)
+    assert clock_of(worker.app, premium_ticket).state == "running"
+    [arrival] = arrivals(slack_emulator)
+    assert "Answered" not in arrival["text"]
+    with storage.session(worker.app) as session:
+        today = clock.now().date()
+        report = build_report(session, account_id, date(today.year, today.month, 1), today, None,
+                              ZoneInfo("UTC"))
+    assert (report["overall"]["answered"], report["overall"]["within_target"], report["overall"]["running"]) == \
+        (0, 0, 1)
+    clock.advance(minutes=29)
+    desk.reply(premium_ticket)
+    worker.run_until_idle(timers=True)
+    answered = clock_of(worker.app, premium_ticket)
+    assert (answered.state, answered.reply_minutes) == ("answered", 30.0)
