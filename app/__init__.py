@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -68,7 +67,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     cli.init_app(app)
 
     if settings.embedded_worker:
-        _start_embedded_worker(app)
+        from app.worker import embedded
+
+        embedded.start(app)  # not in a `flask` command; its thread waits until the schema is at head
     return app
 
 
@@ -83,12 +84,3 @@ def _secret_key(app: Flask, settings: Settings) -> str:
         path.chmod(0o600)
     return path.read_text().strip()
 
-
-def _start_embedded_worker(app: Flask) -> None:
-    """One worker thread inside the web process: the embedded default of ``make run``."""
-    from app.worker import Worker
-
-    worker = Worker(app)
-    app.extensions["deskmate.embedded_worker"] = worker
-    threading.Thread(target=worker.run_forever, kwargs={"threads": 1}, name="deskmate-embedded-worker",
-                     daemon=True).start()

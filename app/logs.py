@@ -24,6 +24,14 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _MigrationNews(logging.Filter):
+    """Alembic's lines that say something happened ("Running upgrade a -> b"); not its set-up chatter
+    ("Context impl SQLiteImpl", "Will assume transactional DDL"), printed by every command that looks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.getMessage().startswith("Running ")
+
+
 def configure(log_format: str, level: str) -> None:
     handler = logging.StreamHandler()
     if log_format == "json":
@@ -36,3 +44,8 @@ def configure(log_format: str, level: str) -> None:
     # Library chatter about every HTTP request drowns what matters.
     for noisy in ("urllib3", "apscheduler", "werkzeug", "zenpy"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Alembic logs the plugins it sets up on import; a migration is news only when one runs.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))
+    migration = logging.getLogger("alembic.runtime.migration")
+    migration.filters = [f for f in migration.filters if not isinstance(f, _MigrationNews)]
+    migration.addFilter(_MigrationNews())

@@ -59,6 +59,17 @@ def alembic_config(app: Flask) -> Config:
     return config
 
 
+def at_head(app: Flask) -> bool:
+    """Whether the database has every migration of the core and of each enabled plugin (nothing to upgrade)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    wanted = set(ScriptDirectory.from_config(alembic_config(app)).get_heads())
+    with app.extensions["deskmate.storage"].reader.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == wanted
+
+
 def upgrade(app: Flask, revision: str = "heads") -> None:
     command.upgrade(alembic_config(app), revision)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 
 def report_png(report: dict[str, Any], *, title: str) -> bytes:
     """Two panels: daily attainment over tickets created each day, and breaches by the report's dimension."""
+    # matplotlib takes most of a second to import: only when a chart is drawn, not in every process and command.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(9, 6.5), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     top, bottom = figure.subplots(2, 1, height_ratios=(3, 2))
