@@ -68,7 +68,12 @@ def sidebar_panels(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] 
         return None
     from plugins.routing.sidebar import panel
 
-    return panel(row)
+    names = {}
+    if row.organization_id is not None:
+        organization = ctx.mirror.organization(row.organization_id)
+        if organization is not None and organization.name:
+            names[row.organization_id] = organization.name
+    return panel(row, names)
 
 
 @hookimpl

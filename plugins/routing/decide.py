@@ -147,6 +147,7 @@ def _decide(ctx: PluginContext, row: RoutingDecision, ticket: TicketSnapshot, re
         changes, note = {}, f"not applied: the ticket is {ticket.status}"
     row.version += 1
     row.segment, row.rule, row.reason = segment.name, result.rule, result.reason
+    row.reasons = [part.to_dict() for part in result.why]
     row.group_name, row.group_id, row.priority, row.tags = segment.group, group_id, segment.priority, tags
     row.tier = segment.tier
     row.organization_id, row.requester_id = organization_id, ticket.requester_id

@@ -42,6 +42,8 @@ class RoutingDecision(Base):
     segment: Mapped[str | None] = mapped_column(sa.String(64))
     rule: Mapped[str | None] = mapped_column(sa.String(200))
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Why, as data (``rules.Why.to_dict()`` per reason): what the sidebar and the admin page translate.
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
     tier: Mapped[str | None] = mapped_column(sa.String(100))
     group_name: Mapped[str | None] = mapped_column(sa.String(255))
     group_id: Mapped[int | None] = mapped_column(_ID)

@@ -72,6 +72,39 @@ class Facts:
 
 
 @dataclass(frozen=True)
+class Why:
+    """One reason a rule matched, as data: ``kind`` (``organization_tag``, ``domain``, ...), the value that
+    matched and, for a field, its key. Pages and the sidebar translate it; ``words()`` is the English log form."""
+
+    kind: str
+    value: str
+    key: str | None = None
+
+    def words(self) -> str:
+        label = WHY_LABELS.get(self.kind, self.kind.replace("_", " "))
+        if self.kind in ("rule", "default"):
+            return f"{label}{self.value}"
+        return f"{label} {self.key} = {self.value}" if self.key is not None else f"{label} {self.value}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "value": self.value, **({"key": self.key} if self.key is not None else {})}
+
+
+# The English words of each kind of reason (the stored ``reason`` text, logs and the API keep these).
+WHY_LABELS = {
+    "organization": "organization", "organization_tag": "organization tag",
+    "organization_field": "organization field", "domain": "domain", "requester_tag": "requester tag",
+    "requester_field": "requester field", "ticket_tag": "ticket tag", "ticket_field": "ticket field",
+    "channel": "channel", "ticket_form": "ticket form", "brand": "brand", "rule": "",
+    "default": "no rule matched: default segment ",
+}
+
+
+def reason_words(why: tuple[Why, ...]) -> str:
+    return " and ".join(part.words() for part in why)
+
+
+@dataclass(frozen=True)
 class Condition:
     """One test: ``subject`` (organization, requester, ticket), ``attribute`` and the accepted values."""
 
@@ -80,7 +113,7 @@ class Condition:
     values: tuple[Any, ...]
     key: str | None = None  # the field's key for ``fields``
 
-    def evaluate(self, facts: Facts) -> tuple[bool | None, str | None]:
+    def evaluate(self, facts: Facts) -> tuple[bool | None, Why | None]:
         """(True, why) when it holds, (False, None) when it does not, (None, None) when not yet known."""
         if self.subject == "organization":
             return self._organization(facts.organization)
@@ -88,16 +121,16 @@ class Condition:
             return self._requester(facts.requester)
         return self._ticket(facts.ticket)
 
-    def _organization(self, org: OrganizationFacts | None) -> tuple[bool | None, str | None]:
+    def _organization(self, org: OrganizationFacts | None) -> tuple[bool | None, Why | None]:
         if org is None:
             return False, None
         if self.attribute == "id":
-            return (True, f"organization {org.id}") if org.id in self.values else (False, None)
+            return (True, Why("organization", str(org.id))) if org.id in self.values else (False, None)
         if self.attribute == "tags":
-            return _tags_match(org.tags, self.values, "organization tag")
-        return _field_match(org.fields, self.key, self.values, "organization field")
+            return _tags_match(org.tags, self.values, "organization_tag")
+        return _field_match(org.fields, self.key, self.values, "organization_field")
 
-    def _requester(self, requester: RequesterFacts | None) -> tuple[bool | None, str | None]:
+    def _requester(self, requester: RequesterFacts | None) -> tuple[bool | None, Why | None]:
         if requester is None:
             return False, None
         if self.attribute == "email_domain":
@@ -106,17 +139,17 @@ class Condition:
             domain = (requester.email or "").rsplit("@", 1)[-1].lower() if requester.email else ""
             for wanted in self.values:
                 if domain and (domain == wanted or domain.endswith("." + wanted)):
-                    return True, f"domain {wanted}"
+                    return True, Why("domain", str(wanted))
             return False, None
         if self.attribute == "tags":
-            return _tags_match(requester.tags, self.values, "requester tag")
-        return _field_match(requester.fields, self.key, self.values, "requester field")
+            return _tags_match(requester.tags, self.values, "requester_tag")
+        return _field_match(requester.fields, self.key, self.values, "requester_field")
 
-    def _ticket(self, ticket: TicketSnapshot) -> tuple[bool | None, str | None]:
+    def _ticket(self, ticket: TicketSnapshot) -> tuple[bool | None, Why | None]:
         if self.attribute == "tags":
-            return _tags_match(frozenset(tag.lower() for tag in ticket.tags), self.values, "ticket tag")
+            return _tags_match(frozenset(tag.lower() for tag in ticket.tags), self.values, "ticket_tag")
         if self.attribute == "fields":
-            return _field_match(ticket.custom_fields, self.key, self.values, "ticket field")
+            return _field_match(ticket.custom_fields, self.key, self.values, "ticket_field")
         actual: Any = {"form": ticket.form_id, "brand": ticket.brand_id,
                        "channel": ticket.channel}[self.attribute]
         if self.attribute == "channel":
@@ -124,21 +157,21 @@ class Condition:
             # Webhook events call the API channel "web_service" where the REST API says "api".
             candidates = {actual, "api"} if actual == "web_service" else {actual}
             hit = next((value for value in self.values if value in candidates), None)
-            return (True, f"channel {hit}") if hit is not None else (False, None)
-        label = "ticket form" if self.attribute == "form" else "brand"
-        return (True, f"{label} {actual}") if actual in self.values else (False, None)
+            return (True, Why("channel", str(hit))) if hit is not None else (False, None)
+        kind = "ticket_form" if self.attribute == "form" else "brand"
+        return (True, Why(kind, str(actual))) if actual in self.values else (False, None)
 
 
 def _tags_match(tags: frozenset[str] | None, wanted: tuple[Any, ...],
-                label: str) -> tuple[bool | None, str | None]:
+                kind: str) -> tuple[bool | None, Why | None]:
     if tags is None:
         return None, None
     hit = next((tag for tag in wanted if tag in tags), None)
-    return (True, f"{label} {hit}") if hit is not None else (False, None)
+    return (True, Why(kind, str(hit))) if hit is not None else (False, None)
 
 
 def _field_match(fields: Mapping[str, Any] | None, key: str | None, wanted: tuple[Any, ...],
-                 label: str) -> tuple[bool | None, str | None]:
+                 kind: str) -> tuple[bool | None, Why | None]:
     if fields is None:
         return None, None
     actual = fields.get(str(key))
@@ -146,7 +179,7 @@ def _field_match(fields: Mapping[str, Any] | None, key: str | None, wanted: tupl
     for value in values:
         text = normalise(value)
         if text and text in wanted:
-            return True, f"{label} {key} = {text}"
+            return True, Why(kind, text, str(key))
     return False, None
 
 
@@ -159,20 +192,20 @@ class Rule:
     conditions: tuple[Condition, ...]
     line: int | None = None
 
-    def evaluate(self, facts: Facts) -> tuple[bool | None, str | None]:
-        reasons: list[str] = []
+    def evaluate(self, facts: Facts) -> tuple[bool | None, tuple[Why, ...]]:
+        reasons: list[Why] = []
         unknown = False
         for condition in self.conditions:
             holds, why = condition.evaluate(facts)
             if holds is False:
-                return False, None  # one known failure settles it, whatever else is unknown
+                return False, ()  # one known failure settles it, whatever else is unknown
             if holds is None:
                 unknown = True
             elif why:
                 reasons.append(why)
         if unknown:
-            return None, None
-        return True, " and ".join(reasons)
+            return None, ()
+        return True, tuple(reasons) or (Why("rule", self.name),)
 
     def uses(self, subject: str) -> bool:
         return any(condition.subject == subject for condition in self.conditions)
@@ -180,11 +213,16 @@ class Rule:
 
 @dataclass(frozen=True)
 class Classification:
-    """The outcome: the segment, the rule that matched (None for the default) and the reason in words."""
+    """The outcome: the segment, the rule that matched (None for the default) and why, as data."""
 
     segment: Segment
     rule: str | None
-    reason: str
+    why: tuple[Why, ...]
+
+    @property
+    def reason(self) -> str:
+        """The reason in English words (stored beside ``why`` for logs and the API)."""
+        return reason_words(self.why)
 
 
 @dataclass(frozen=True)
@@ -216,9 +254,9 @@ class RuleSet:
             if holds is None and not final:
                 return self._needs(facts)
             if holds:
-                return Classification(self.segments[rule.segment], rule.name, why or rule.name)
+                return Classification(self.segments[rule.segment], rule.name, why)
         return Classification(self.segments[self.default_segment], None,
-                              f"no rule matched: default segment {self.default_segment}")
+                              (Why("default", self.default_segment),))
 
     def _needs(self, facts: Facts) -> NeedsData:
         # Ask for everything the rules could look at, so that one fetch is enough.

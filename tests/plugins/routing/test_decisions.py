@@ -33,6 +33,7 @@ def test_premium_partner_ticket_goes_to_tier_2_with_its_tags_and_priority(app, p
     assert (row.segment, row.tier, row.group_id) == ("premium_partner", "Tier 2", TIER_2)
     assert row.priority == "high"
     assert row.reason == "organization tag premium_partner"
+    assert row.reasons == [{"kind": "organization_tag", "value": "premium_partner"}]
     assert row.rule == "premium partner organization"
     assert row.status == "pending"
     [update] = updates(app, 1001)
@@ -48,6 +49,7 @@ def test_normal_user_ticket_goes_to_tier_1_without_a_priority(app, post_webhook,
     row = decision(app, 1002)
     assert (row.segment, row.group_id, row.priority) == ("user", TIER_1, None)
     assert row.reason == "no rule matched: default segment user"
+    assert row.reasons == [{"kind": "default", "value": "user"}]
     assert updates(app, 1002)[0].payload["ticket"] == {"group_id": TIER_1,
                                                        "additional_tags": ["deskmate_user", "tier_1"]}
 
