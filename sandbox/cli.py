@@ -146,7 +146,7 @@ def _print_banner(
         "Deskmate sandbox is running",
         f"  Agent workspace     {helpdesk_url}/agent/",
         f"  Help center page    {helpdesk_url}/hc/",
-        f"  Slack channel view  {slack_url}/__sandbox/channel/support",
+        f"  Slack channel view  {slack_url}/__sandbox/channel/premium-partners",  # Deskmate's SLA channel
         f"  Zendesk API         {helpdesk_url}/api/v2  (basic {state.admin_email}/token : {state.api_token})",
         f"  Slack Web API       {slack_url}/api/  (bot token xoxb-sandbox-token,"
         " signing secret sandbox-signing-secret)",

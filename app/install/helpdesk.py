@@ -31,6 +31,7 @@ from app.zendesk import HelpdeskError, Zendesk, zendesk_clients
 
 APP_NAME = "Deskmate"
 DEFAULT_GROUPS = ("Tier 1", "Tier 2")
+PREMIUM_PARTNER_TAG = "premium_partner"  # the tag the default routing rules look for on an organization
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,10 @@ def _organization_field(client: Zendesk, field: dict[str, Any]) -> Step:
         fields = list(_pages(client, "/organization_fields.json", "organization_fields"))
     except HelpdeskError as exc:
         if exc.status == 404:
+            # Nothing breaks without it: routing reads the organization's tag, which the field only sets.
             return Step("organization field", field["key"], "skipped",
-                        "this helpdesk has no organization fields API; installing the app creates it")
+                        f"this helpdesk has no custom organization fields; give each premium partner's "
+                        f"organization the tag {PREMIUM_PARTNER_TAG} instead (Admin Center > Organizations)")
         raise
     if any(existing.get("key") == field["key"] for existing in fields):
         return Step("organization field", field["key"], "unchanged")
