@@ -2,9 +2,19 @@
 
 With no helpdesk credentials in the environment (``DESKMATE_ZENDESK_SUBDOMAIN`` unset) it first starts the
 bundled helpdesk, Slack and billing sandbox in a child process (``python -m sandbox serve --seed``), points
-Deskmate's account at it, subscribes Deskmate to its ticket events and, unless plugin settings come from
-elsewhere, points the customer panel at the billing emulator, so that a newcomer sees everything work. The
-production service never imports the sandbox; this runner only starts it as a separate program.
+Deskmate's account at it as the sandbox's own "Deskmate" helpdesk user, subscribes Deskmate to its ticket
+events and, unless plugin settings come from elsewhere, configures every capability the way an admin would for
+a real account: the SLA and breaking-news Slack channels, the help center's origin for the banner, and the
+customer panel's billing emulator. The production service never imports the sandbox; this runner only starts
+it as a separate program.
+
+The sandbox keeps its records in memory, so every run starts it fresh; Deskmate's database starts fresh with
+it (``instance/sandbox.sqlite3``, emptied at each start) so that the two always agree, and the admin token for
+the run is printed. A real account's database (``instance/deskmate.sqlite3`` or ``DESKMATE_DATABASE_URL``) is
+never touched by a sandbox run.
+
+Ports: ``DESKMATE_PORT`` (5000) for Deskmate, ``DESKMATE_SANDBOX_HELPDESK_PORT`` (5101),
+``DESKMATE_SANDBOX_SLACK_PORT`` (5102) and ``DESKMATE_SANDBOX_BILLING_PORT`` (5103) for the emulators.
 """
 
 from __future__ import annotations
@@ -18,16 +28,51 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
 
 HOST = os.environ.get("DESKMATE_HOST", "127.0.0.1")
 PORT = int(os.environ.get("DESKMATE_PORT", "5000"))
-SANDBOX_HELPDESK_PORT = 5101
-SANDBOX_SLACK_PORT = 5102
-SANDBOX_BILLING_PORT = 5103
 SANDBOX_BILLING_AUTHORIZATION = "Bearer billing-sandbox-secret"
+# Deskmate's own helpdesk user in the sandbox, as the README asks of a real account: its updates are known as
+# echoes of its own, and its comments are told apart from the agents'.
+SANDBOX_API_USER_EMAIL = "deskmate-bot@deskmate-sandbox.example"
+SANDBOX_DATABASE = Path("instance") / "sandbox.sqlite3"
+SLA_CHANNEL = "#premium-partners"
+NEWS_CHANNEL = "#breaking-news"
+
+
+@dataclass(frozen=True)
+class SandboxPorts:
+    """Where the emulators listen."""
+
+    helpdesk: int = 5101
+    slack: int = 5102
+    billing: int = 5103
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> SandboxPorts:
+        defaults = cls()
+        return cls(
+            helpdesk=int(environ.get("DESKMATE_SANDBOX_HELPDESK_PORT", defaults.helpdesk)),
+            slack=int(environ.get("DESKMATE_SANDBOX_SLACK_PORT", defaults.slack)),
+            billing=int(environ.get("DESKMATE_SANDBOX_BILLING_PORT", defaults.billing)),
+        )
+
+    @property
+    def helpdesk_url(self) -> str:
+        return f"http://127.0.0.1:{self.helpdesk}"
+
+    @property
+    def slack_url(self) -> str:
+        return f"http://127.0.0.1:{self.slack}"
+
+    @property
+    def billing_url(self) -> str:
+        return f"http://127.0.0.1:{self.billing}"
 
 
 def _wait_until_up(url: str, seconds: float = 30.0) -> None:
@@ -41,60 +86,87 @@ def _wait_until_up(url: str, seconds: float = 30.0) -> None:
     raise SystemExit(f"the sandbox did not start at {url}; see its output above")
 
 
-def start_sandbox() -> dict[str, str]:
+def start_sandbox(ports: SandboxPorts) -> dict[str, str]:
     """Start the sandbox emulators and return the environment that points Deskmate at them."""
     public = f"http://{HOST}:{PORT}"
     webhook_secret = secrets.token_urlsafe(24)
     command = [
         sys.executable, "-m", "sandbox", "serve", "--seed",
-        "--zendesk-port", str(SANDBOX_HELPDESK_PORT), "--slack-port", str(SANDBOX_SLACK_PORT),
-        "--billing-port", str(SANDBOX_BILLING_PORT),
+        "--zendesk-port", str(ports.helpdesk), "--slack-port", str(ports.slack),
+        "--billing-port", str(ports.billing), "--api-user", SANDBOX_API_USER_EMAIL,
         "--webhook-url", f"{public}/webhooks/zendesk", "--webhook-secret", webhook_secret,
         "--interactivity-url", f"{public}/slack/interactions",
         "--sidebar-url", f"{public}/sidebar/", "--widget-url", f"{public}/news/widget.js",
     ]
     process = subprocess.Popen(command)
     atexit.register(_stop, process)
-    helpdesk = f"http://127.0.0.1:{SANDBOX_HELPDESK_PORT}"
-    _wait_until_up(helpdesk + "/__sandbox/state")
-    _wait_until_up(f"http://127.0.0.1:{SANDBOX_SLACK_PORT}/__sandbox/messages")
-    _wait_until_up(f"http://127.0.0.1:{SANDBOX_BILLING_PORT}/__billing/stats")
+    _wait_until_up(ports.helpdesk_url + "/__sandbox/state")
+    _wait_until_up(ports.slack_url + "/__sandbox/messages")
+    _wait_until_up(ports.billing_url + "/__billing/stats")
     return {
-        **billing_plugin_settings(os.environ),
+        **sandbox_plugin_settings(os.environ, ports),
         "DESKMATE_ZENDESK_SUBDOMAIN": "sandbox",
         "DESKMATE_ZENDESK_ACCOUNT_ID": "1",
-        "DESKMATE_ZENDESK_BASE_URL": helpdesk,
-        "DESKMATE_ZENDESK_EMAIL": "admin@deskmate-sandbox.example",
+        "DESKMATE_ZENDESK_BASE_URL": ports.helpdesk_url,
+        "DESKMATE_ZENDESK_EMAIL": SANDBOX_API_USER_EMAIL,
         "DESKMATE_ZENDESK_API_TOKEN": "sandbox-api-token",
         "DESKMATE_ZENDESK_WEBHOOK_SECRET": webhook_secret,
         "DESKMATE_SLACK_BOT_TOKEN": "xoxb-sandbox-token",
         "DESKMATE_SLACK_SIGNING_SECRET": "sandbox-signing-secret",
-        "DESKMATE_SLACK_BASE_URL": f"http://127.0.0.1:{SANDBOX_SLACK_PORT}/api/",
+        "DESKMATE_SLACK_BASE_URL": ports.slack_url + "/api/",
         "DESKMATE_PUBLIC_URL": public,
     }
 
 
-def billing_plugin_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """``DESKMATE_PLUGIN_SETTINGS`` pointing the customer plugin at the billing emulator, or nothing.
+def sandbox_plugin_settings(environ: Mapping[str, str], ports: SandboxPorts | None = None) -> dict[str, str]:
+    """``DESKMATE_PLUGIN_SETTINGS`` that show every enabled capability against the sandbox, or nothing.
 
-    Nothing when plugin settings already come from the environment or a config file: this variable would
-    replace them whole, not add to them. Nothing either when ``DESKMATE_PLUGINS`` leaves the customer plugin
-    out, since settings for a plugin that is not enabled stop Deskmate at start-up.
+    What an admin sets for a real account: the SLA plugin announces premium partners' tickets in
+    ``#premium-partners``; breaking news announces incidents in ``#breaking-news`` and lets the help center's
+    origin read the banner's JSON; the customer panel reads the billing emulator, with large refunds approved in
+    ``#billing-approvals``. Nothing when plugin settings already come from the environment or a config file:
+    this variable would replace them whole, not add to them. Only enabled plugins get settings, since settings
+    for a plugin that is not enabled stop Deskmate at start-up.
     """
     if environ.get("DESKMATE_PLUGIN_SETTINGS") or environ.get("DESKMATE_CONFIG_FILE"):
         return {}
+    ports = ports or SandboxPorts()
     plugins = environ.get("DESKMATE_PLUGINS")
-    if plugins is not None and "customer" not in [name.strip() for name in plugins.split(",")]:
-        return {}
-    customer = {
-        "source": "billing",
-        "billing_url_template": f"http://127.0.0.1:{SANDBOX_BILLING_PORT}/customers/{{email}}",
-        "billing_secret": SANDBOX_BILLING_AUTHORIZATION,
-        # Above Tier 1's limits a lead approves in the Slack sandbox: James (Tier 2) or Olivia (Billing).
-        "approvals_channel": "#billing-approvals",
-        "approvers": ["U0JAMES", "U0OLIVIA"],
+    enabled = None if plugins is None else {name.strip() for name in plugins.split(",")}
+    help_center_origins = [ports.helpdesk_url, f"http://localhost:{ports.helpdesk}"]
+    candidates: dict[str, dict[str, Any]] = {
+        "sla": {"channels": {"premium_partner": SLA_CHANNEL}},
+        "breaking_news": {"slack_channel": NEWS_CHANNEL, "allowed_origins": help_center_origins},
+        "customer": {
+            "source": "billing",
+            "billing_url_template": ports.billing_url + "/customers/{email}",
+            "billing_secret": SANDBOX_BILLING_AUTHORIZATION,
+            # Above Tier 1's limits a lead approves in the Slack sandbox: James (Tier 2) or Olivia (Billing).
+            "approvals_channel": "#billing-approvals",
+            "approvers": ["U0JAMES", "U0OLIVIA"],
+        },
     }
-    return {"DESKMATE_PLUGIN_SETTINGS": json.dumps({"customer": customer})}
+    chosen = {name: values for name, values in candidates.items() if enabled is None or name in enabled}
+    return {"DESKMATE_PLUGIN_SETTINGS": json.dumps(chosen)} if chosen else {}
+
+
+def fresh_sandbox_database(environ: Mapping[str, str]) -> str:
+    """Empty the sandbox's own database file and return its URL.
+
+    Raises:
+        SystemExit: ``DESKMATE_DATABASE_URL`` is set; emptying a database someone chose is not this runner's call,
+            and keeping it beside a re-seeded sandbox would let old ticket ids hide new tickets.
+    """
+    if environ.get("DESKMATE_DATABASE_URL"):
+        raise SystemExit(
+            "make run with the sandbox keeps Deskmate's database in instance/sandbox.sqlite3 and empties it at "
+            "every start, as the sandbox itself starts fresh; DESKMATE_DATABASE_URL is set, and that database "
+            "will not be emptied. Unset it to try the sandbox, or set DESKMATE_ZENDESK_* to use a real helpdesk."
+        )
+    SANDBOX_DATABASE.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{SANDBOX_DATABASE}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{SANDBOX_DATABASE.as_posix()}"
 
 
 def _stop(process: subprocess.Popen[Any]) -> None:
@@ -106,10 +178,40 @@ def _stop(process: subprocess.Popen[Any]) -> None:
             process.kill()
 
 
+def _create_admin_token(account_id: int, name: str) -> str:
+    """An admin API token for the account, as ``flask tokens create`` makes one (only its hash is stored)."""
+    from app.clock import get_clock
+    from app.db import storage
+    from app.models import ApiToken
+    from app.web import hash_token
+
+    token = "dm_" + secrets.token_urlsafe(32)
+    with storage.session() as session:
+        session.add(ApiToken(account_id=account_id, name=name, token_hash=hash_token(token), prefix=token[:8],
+                             created_at=get_clock().now()))
+    return token
+
+
+def _configured_lines(environ: Mapping[str, str]) -> list[str]:
+    """What the sandbox configured in Deskmate, or why it left the plugins' settings alone."""
+    settings = json.loads(environ.get("DESKMATE_PLUGIN_SETTINGS") or "{}")
+    if not settings:
+        return ["  plugin settings:   yours (DESKMATE_PLUGIN_SETTINGS or DESKMATE_CONFIG_FILE); the sandbox set none"]
+    lines = []
+    if "sla" in settings:
+        lines.append(f"  SLA alerts:        premium partners' tickets announced in {SLA_CHANNEL}")
+    if "breaking_news" in settings:
+        lines.append(f"  breaking news:     incidents announced in {NEWS_CHANNEL}; the help center may show the banner")
+    return lines
+
+
 def main() -> None:
     sandboxed = not os.environ.get("DESKMATE_ZENDESK_SUBDOMAIN")
+    ports = SandboxPorts.from_environ(os.environ)
     if sandboxed:
-        os.environ.update(start_sandbox())
+        database_url = fresh_sandbox_database(os.environ)
+        os.environ.update(start_sandbox(ports))
+        os.environ["DESKMATE_DATABASE_URL"] = database_url
     os.environ.setdefault("DESKMATE_EMBEDDED_WORKER", "true")
 
     from werkzeug.serving import run_simple
@@ -123,6 +225,7 @@ def main() -> None:
     upgrade(app)
     account = sync_default_account(app, get_clock(app).now())
     public = f"http://{HOST}:{PORT}"
+    token = None
     if sandboxed and account is not None:
         # What an admin does once with `flask zendesk install`: groups, the webhook, and trusting the sidebar
         # app's installation (its public key), so that the workspace's signed sidebar loads.
@@ -132,22 +235,33 @@ def main() -> None:
             if step.action == "skipped" and step.what == "organization field":
                 continue  # the seeded organizations carry their partner tags already: nothing to do here
             print(f"  install: {step}")
+        with app.app_context():
+            token = _create_admin_token(account.id, "make run")
     lines = [
         "",
         "Deskmate is running.",
         f"  health:            {public}/healthz",
         f"  admin:             {public}/admin/",
-        "                     (sign in with a token from: .venv/bin/flask --app wsgi tokens create --name me)",
     ]
+    if token is None:
+        lines.append(" " * 21 + "(sign in with a token from: .venv/bin/flask --app wsgi tokens create --name me)")
+    else:
+        lines.append(f"  admin token:       {token}")
     if sandboxed:
         lines += [
-            f"  agent workspace:   http://127.0.0.1:{SANDBOX_HELPDESK_PORT}/agent/",
-            f"  Slack channel:     http://127.0.0.1:{SANDBOX_SLACK_PORT}/__sandbox/channel/premium-partners",
-            f"  billing approvals: http://127.0.0.1:{SANDBOX_SLACK_PORT}/__sandbox/channel/billing-approvals",
-            f"  help center:       http://127.0.0.1:{SANDBOX_HELPDESK_PORT}/hc/",
-            f"  billing API:       http://127.0.0.1:{SANDBOX_BILLING_PORT}/customers/<email>"
+            f"  agent workspace:   {ports.helpdesk_url}/agent/",
+            f"  Slack channel:     {ports.slack_url}/__sandbox/channel/premium-partners",
+            f"  breaking news:     {ports.slack_url}/__sandbox/channel/breaking-news",
+            f"  billing approvals: {ports.slack_url}/__sandbox/channel/billing-approvals",
+            f"  help center:       {ports.helpdesk_url}/hc/",
+            f"  billing API:       {ports.billing_url}/customers/<email>"
             f"  (Authorization: {SANDBOX_BILLING_AUTHORIZATION}; faults and ledger under /__billing/)",
-            "  (sandbox helpdesk, Slack and billing; set DESKMATE_ZENDESK_* to use a real account)",
+            *_configured_lines(os.environ),
+            "",
+            "  The sandbox starts fresh at every `make run`: the helpdesk, Slack and billing emulators are seeded",
+            f"  again, and Deskmate's sandbox database ({SANDBOX_DATABASE}) is emptied with them, so ticket",
+            "  ids, messages, incidents and the admin token above are new each time. A real helpdesk's database is",
+            "  never touched. (set DESKMATE_ZENDESK_* to use a real account)",
         ]
     print("\n".join(lines) + "\n", flush=True)
     run_simple(HOST, PORT, app, threaded=True, use_reloader=False)

@@ -50,6 +50,8 @@ def main() -> None:
 @click.option(
     "--rate-limit", default=700, show_default=True, type=int, help="Helpdesk API requests per minute."
 )
+@click.option("--api-user", "api_user_email", default=None,
+              help="Create an admin named Deskmate with this e-mail, for Deskmate's API token to act as.")
 @click.option("--webhook-url", default=None, help="Create a webhook for every ticket event, posting here.")
 @click.option("--webhook-secret", default=None, help="Signing secret for that webhook (generated if absent).")
 @click.option("--interactivity-url", default=None, help="Where Slack button clicks are posted.")
@@ -71,6 +73,7 @@ def serve(
     billing_port: int,
     seed: bool,
     rate_limit: int,
+    api_user_email: str | None,
     webhook_url: str | None,
     webhook_secret: str | None,
     interactivity_url: str | None,
@@ -95,6 +98,10 @@ def serve(
     if seed:
         seed_helpdesk(helpdesk)
         seed_slack(slack_state)
+    if api_user_email:
+        # A helpdesk user of Deskmate's own (the API token is account-wide, as in Zendesk): its comments and
+        # updates are then told apart from the agents', the admin's included.
+        helpdesk.create_user({"name": "Deskmate", "email": api_user_email, "role": "admin"})
     secret = None
     if webhook_url:
         hook = helpdesk.create_webhook(

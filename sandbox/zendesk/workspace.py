@@ -36,9 +36,9 @@ SETTING = re.compile(r"\{\{\s*setting\.(\w+)\s*\}\}")
 def _viewer() -> dict[str, Any]:
     """The agent the workspace is used as (`?as=<user id>`, default the admin).
 
-    The admin is also the user Deskmate's API token acts as in the sandbox, and Deskmate takes that user's group,
-    priority and tag changes for echoes of its own updates: to see a manual move handled as an agent's, pick an
-    agent (`?as=`, or the switcher).
+    Deskmate takes the group, priority and tag changes of the user its API token acts as for echoes of its own
+    updates. `make run` gives it a user of its own ("Deskmate"), so the admin's moves are handled as a person's;
+    where a test lets Deskmate act as the admin, pick an agent (`?as=`, or the switcher) to see a manual move.
     """
     s = state()
     user_id = request.args.get("as", type=int) or s.admin_id

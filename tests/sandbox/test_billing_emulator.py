@@ -14,7 +14,6 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from app.devserver import billing_plugin_settings
 from sandbox.billing import BillingState, create_app, sample_customer, seed_customers, seed_from_helpdesk
 from sandbox.billing.idempotency import IdempotencyStore
 from sandbox.cli import billing_emulator, main
@@ -588,38 +587,3 @@ def test_seed_customers_dates_follow_the_state_clock() -> None:
     state = BillingState(clock=ManualClock(1_767_225_600.0))  # 2026-01-01
     seed_customers(state, [EMAIL])
     assert all(p["date"] < "2026-01-01" for p in state.customers[EMAIL]["purchases"])
-
-
-def test_devserver_points_the_customer_plugin_at_the_billing_emulator() -> None:
-    settings = json.loads(billing_plugin_settings({})["DESKMATE_PLUGIN_SETTINGS"])
-    assert settings == {"customer": {"source": "billing",
-                                     "billing_url_template": "http://127.0.0.1:5103/customers/{email}",
-                                     "billing_secret": "Bearer billing-sandbox-secret",
-                                     "approvals_channel": "#billing-approvals",
-                                     "approvers": ["U0JAMES", "U0OLIVIA"]}}
-    # The approvers are members of the seeded Slack sandbox, and the channel exists there.
-    from plugins.customer.settings import CustomerSettings
-    from sandbox.seed import seed_slack
-    from sandbox.slack import SlackState
-
-    slack = SlackState()
-    seed_slack(slack)
-    assert {slack.users[user]["real_name"] for user in settings["customer"]["approvers"]} == {
-        "James Carter", "Olivia Brooks"}
-    assert slack.channel("#billing-approvals")["id"] == "C08APPROVALS"
-    assert CustomerSettings.model_validate(settings["customer"]).approvers == ["U0JAMES", "U0OLIVIA"]
-    assert billing_plugin_settings({"DESKMATE_PLUGINS": "routing, customer"}) != {}
-    assert billing_plugin_settings({"DESKMATE_PLUGIN_SETTINGS": "{}"}) == {}
-    assert billing_plugin_settings({"DESKMATE_CONFIG_FILE": "deskmate.toml"}) == {}
-    assert billing_plugin_settings({"DESKMATE_PLUGINS": "routing,sla"}) == {}
-
-
-def test_the_devserver_settings_are_read_by_the_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.config import load_settings
-
-    for name, value in billing_plugin_settings({}).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("DESKMATE_CONFIG_FILE", raising=False)
-    settings = load_settings()
-    assert settings.plugin_settings["customer"]["source"] == "billing"
-    assert "customer" in settings.plugins

@@ -1,0 +1,112 @@
+"""``make run``'s settings: every capability configured against the sandbox, its database fresh at each start."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.devserver import SandboxPorts, fresh_sandbox_database, sandbox_plugin_settings
+
+
+def _settings(environ: dict[str, str], ports: SandboxPorts | None = None) -> dict[str, dict[str, object]]:
+    settings: dict[str, dict[str, object]] = json.loads(
+        sandbox_plugin_settings(environ, ports)["DESKMATE_PLUGIN_SETTINGS"])
+    return settings
+
+
+def test_make_run_announces_premium_tickets_and_incidents_in_channels_the_slack_sandbox_has() -> None:
+    from plugins.breaking_news.settings import BreakingNewsSettings
+    from plugins.sla.settings import SlaSettings
+    from sandbox.slack import SlackState
+
+    settings = _settings({})
+    sla = SlaSettings.model_validate(settings["sla"])
+    news = BreakingNewsSettings.model_validate(settings["breaking_news"])
+    slack = SlackState()
+    assert slack.channel(sla.channel_for("premium_partner", None))["name"] == "premium-partners"
+    assert sla.channel_for("user", None) is None  # only premium partners' tickets are announced
+    assert news.slack_channel is not None
+    assert slack.channel(news.slack_channel)["name"] == "breaking-news"
+
+
+def test_make_run_lets_the_sandbox_help_center_read_the_banner_on_its_ports() -> None:
+    from plugins.breaking_news.settings import BreakingNewsSettings
+
+    news = BreakingNewsSettings.model_validate(_settings({}, SandboxPorts(6101, 6102, 6103))["breaking_news"])
+    assert news.allowed_origins == ["http://127.0.0.1:6101", "http://localhost:6101"]
+
+
+def test_make_run_points_the_customer_plugin_at_the_billing_emulator() -> None:
+    from plugins.customer.settings import CustomerSettings
+    from sandbox.seed import seed_slack
+    from sandbox.slack import SlackState
+
+    settings = _settings({})
+    assert settings["customer"] == {"source": "billing",
+                                    "billing_url_template": "http://127.0.0.1:5103/customers/{email}",
+                                    "billing_secret": "Bearer billing-sandbox-secret",
+                                    "approvals_channel": "#billing-approvals",
+                                    "approvers": ["U0JAMES", "U0OLIVIA"]}
+    # The approvers are members of the seeded Slack sandbox, and the channel exists there.
+    slack = SlackState()
+    seed_slack(slack)
+    customer = CustomerSettings.model_validate(settings["customer"])
+    assert {slack.users[user]["real_name"] for user in customer.approvers} == {"James Carter", "Olivia Brooks"}
+    assert slack.channel("#billing-approvals")["id"] == "C08APPROVALS"
+
+
+def test_only_enabled_plugins_get_sandbox_settings() -> None:
+    assert set(_settings({"DESKMATE_PLUGINS": "routing, customer"})) == {"customer"}
+    assert set(_settings({"DESKMATE_PLUGINS": "routing,sla"})) == {"sla"}
+    assert sandbox_plugin_settings({"DESKMATE_PLUGINS": "routing,feature_requests"}) == {}
+
+
+def test_plugin_settings_from_elsewhere_are_left_whole() -> None:
+    assert sandbox_plugin_settings({"DESKMATE_PLUGIN_SETTINGS": "{}"}) == {}
+    assert sandbox_plugin_settings({"DESKMATE_CONFIG_FILE": "deskmate.toml"}) == {}
+
+
+def test_the_sandbox_settings_start_deskmate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from app import create_app
+
+    for name, value in sandbox_plugin_settings({}).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DESKMATE_CONFIG_FILE", raising=False)
+    monkeypatch.delenv("DESKMATE_PLUGINS", raising=False)
+    app = create_app({"database_url": f"sqlite:///{tmp_path / 'db.sqlite3'}", "embedded_worker": False})
+    assert app.config["DESKMATE"].plugin_settings["sla"]["channels"] == {"premium_partner": "#premium-partners"}
+
+
+def test_the_sandbox_database_is_emptied_at_each_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = fresh_sandbox_database({})
+    assert url == "sqlite:///instance/sandbox.sqlite3"
+    database = tmp_path / "instance" / "sandbox.sqlite3"
+    database.write_bytes(b"last run's rows")
+    (tmp_path / "instance" / "sandbox.sqlite3-wal").write_bytes(b"last run's log")
+    real = tmp_path / "instance" / "deskmate.sqlite3"
+    real.write_bytes(b"a real helpdesk's rows")
+
+    assert fresh_sandbox_database({}) == url
+    assert not database.exists()
+    assert not (tmp_path / "instance" / "sandbox.sqlite3-wal").exists()
+    assert real.read_bytes() == b"a real helpdesk's rows"
+
+
+def test_a_chosen_database_is_never_emptied_by_the_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "instance").mkdir()
+    database = tmp_path / "instance" / "sandbox.sqlite3"
+    database.write_bytes(b"rows")
+    with pytest.raises(SystemExit, match="DESKMATE_DATABASE_URL is set"):
+        fresh_sandbox_database({"DESKMATE_DATABASE_URL": "postgresql://deskmate@db/deskmate"})
+    assert database.read_bytes() == b"rows"
+
+
+def test_sandbox_ports_come_from_the_environment() -> None:
+    ports = SandboxPorts.from_environ({"DESKMATE_SANDBOX_HELPDESK_PORT": "6101",
+                                       "DESKMATE_SANDBOX_SLACK_PORT": "6102"})
+    assert (ports.helpdesk, ports.slack, ports.billing) == (6101, 6102, 5103)
+    assert ports.helpdesk_url == "http://127.0.0.1:6101"
