@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi:app
 
-.PHONY: run test lint typecheck test-sqlite test-postgresql system-deps migrate worker bench clean
+.PHONY: run test lint typecheck test-sqlite test-postgresql system-deps migrate worker bench clean translations
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,32 @@ system-deps:
 	  else echo "note: install Debian's chromium and wrk for the browser tests and benchmarks"; fi; \
 	fi
 
+# Server-side texts: the .po catalogs are committed, the .mo files built from them (and rebuilt when a .po changes).
+# `make translations` (a developer step) extracts the marked texts of the core and of each plugin with a
+# translations/ folder, and merges them into its French and Italian catalogs for translating.
+TRANSLATION_DIRS := app/translations $(wildcard plugins/*/translations)
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po plugins/*/translations/*/LC_MESSAGES/messages.po))
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+translations: $(STAMP)
+	@for dir in $(TRANSLATION_DIRS); do \
+	  pot=$$(mktemp); \
+	  $(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k lazy_ngettext:1,2 --no-location --sort-output \
+	    --project Deskmate -o $$pot $${dir%/translations} || exit 1; \
+	  for lang in fr it; do \
+	    if [ -f $$dir/$$lang/LC_MESSAGES/messages.po ]; then \
+	      $(BIN)/pybabel -q update --no-fuzzy-matching --width 120 -i $$pot -d $$dir -l $$lang; \
+	    else $(BIN)/pybabel -q init -i $$pot -d $$dir -l $$lang --width 120 \
+	      && $(BIN)/python -m app.i18n $$dir/$$lang/LC_MESSAGES/messages.po; fi || exit 1; \
+	  done; rm -f $$pot; \
+	done
+
 migrate: $(STAMP)
 	$(BIN)/flask db upgrade
 
-run: $(STAMP)
+run: $(STAMP) $(MO_FILES)
 	$(BIN)/python -m app.devserver
 
 worker: $(STAMP)
@@ -43,10 +65,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test-sqlite: $(STAMP) system-deps
+test-sqlite: $(STAMP) system-deps $(MO_FILES)
 	DESKMATE_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q
 
-test-postgresql: $(STAMP)
+test-postgresql: $(STAMP) $(MO_FILES)
 	DESKMATE_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q -m "not browser"
 
 test: lint typecheck test-sqlite test-postgresql

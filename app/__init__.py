@@ -58,6 +58,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     openapi.init_app(app)  # GET /openapi.json: the API of the core and of the enabled plugins, described
     app.register_blueprint(admin.bp)
     plugin_manager.init_app(app)
+    from app import i18n
+
+    i18n.init_app(app)  # after the plugins: their catalogs join the core's
     sidebar.init_app(app)
     mirror.init_app(app)  # after the sidebar: the mirror sees each event first
     catch_up.init_app(app)  # a core timer and `flask catch-up`; it handles no events, so the mirror stays first

@@ -18,8 +18,22 @@ from datetime import timedelta
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Request, abort, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_babel import gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
@@ -38,11 +52,14 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SESSION_LIFETIME = timedelta(hours=8)
 
 # Views registered for the navigation, with their titles; metadata only, the same for every app.
-_pages: dict[Callable[..., Any], str] = {}
+_pages: dict[Callable[..., Any], str | LazyString] = {}
 
 
-def admin_page(title: str) -> Callable[[F], F]:
-    """Put a view in the admin navigation (apply it below ``require_admin_page``)."""
+def admin_page(title: str | LazyString) -> Callable[[F], F]:
+    """Put a view in the admin navigation (apply it below ``require_admin_page``).
+
+    Give ``lazy_gettext("Title")`` (from ``app.api``) so the menu reads in each admin's language.
+    """
 
     def register(view: F) -> F:
         _pages[view] = title
@@ -57,7 +74,7 @@ def nav_pages(app: Flask) -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         title = _pages.get(inspect.unwrap(app.view_functions[rule.endpoint]))
         if title and "GET" in (rule.methods or ()) and not rule.arguments:
-            links.append((title, rule.rule))
+            links.append((str(title), rule.rule))  # a lazy title is translated here, per request
     return links
 
 
@@ -149,16 +166,18 @@ def local_target(value: str | None) -> str | None:
 def login() -> Any:
     """Deliberately public: the form that turns an admin API token into an admin session."""
     error = None
+    token = ""
     if request.method == "POST":
         sent = request.form.get("csrf_token") or ""
         token = (request.form.get("token") or "").strip()
         if not csrf_matches(sent):
-            error = "The form expired; please try again."
+            error = gettext("The sign-in form was open too long and expired. Press “Sign in” again.")
         else:
             with storage.session() as db:
                 row = db.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
                 if row is None or row.revoked_at is not None:
-                    error = "That token is not valid."
+                    error = gettext("This token is not valid: it may be mistyped or revoked. "
+                                    "Create a new one with the command above.")
                 else:
                     row.last_used_at = get_clock().now()
                     session.clear()
@@ -167,7 +186,7 @@ def login() -> Any:
                     session.permanent = True
             if error is None:
                 return redirect(local_target(request.args.get("next")) or url_for("admin_pages.index"))
-    return render_template("admin/login.html", error=error), (401 if error else 200)
+    return render_template("admin/login.html", error=error, token=token if error else ""), (401 if error else 200)
 
 
 @bp.post("/logout")
@@ -184,14 +203,24 @@ def logout() -> Any:
 @bp.get("/")
 @require_admin_page
 def index() -> Any:
-    with storage.session() as db:
-        counts = workqueue.counts_by_state(db, g.account.id)
-    return render_template("admin/index.html", counts=counts)
+    """What matters now: the core's cards (failed work, the worker) and every plugin's ``admin_summary``."""
+    from app import admin_home
+
+    now = get_clock().now()
+    window = timedelta(seconds=current_app.config["DESKMATE"].health_failed_window_seconds)
+    db = storage.sessions()()
+    try:
+        cards = [admin_home.failed_work_card(db, g.account.id), admin_home.worker_card(db, now, now - window),
+                 *admin_home.plugin_cards(current_app._get_current_object(),  # type: ignore[attr-defined]
+                                             g.account, db)]
+    finally:
+        db.close()  # read only: nothing to commit
+    return render_template("admin/index.html", cards=cards)
 
 
 @bp.route("/work", methods=["GET", "POST"])
 @require_admin_page
-@admin_page("Failed work")
+@admin_page(lazy_gettext("Failed work"))
 def work() -> Any:
     """Failed work items and failed inbound events, each list with its retry form."""
     now = get_clock().now()

@@ -34,6 +34,10 @@ The surface, by concern:
 - **Sidebar**: ``load_sidebar_messages`` (a plugin's ``sidebar_messages`` from a folder of JSON files),
   ``cached_sidebar_ticket`` (in a sidebar-session route: the ticket as the panels saw it, from the cache).
 - **Errors and time**: ``HelpdeskError``, ``current_time()``.
+- **Texts in the reader's language** (Flask-Babel, so a plugin never imports ``flask_babel`` itself):
+  ``gettext``, ``ngettext``, ``lazy_gettext``, ``format_datetime``, ``format_timedelta``, ``format_decimal``,
+  ``get_locale``, ``get_timezone``. A plugin's catalogs live in ``plugins/<name>/translations`` (``docs/plugins.md``,
+  *Translating server texts*); templates have ``_``, ``ngettext`` and the ``|when`` / ``|ago`` filters.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from typing import Any, TypeVar
 
 import click
 from flask import Flask, current_app
+from flask_babel import format_datetime, format_decimal, format_timedelta, get_locale, get_timezone
 from pydantic import BaseModel
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -64,6 +69,7 @@ from app.effects import (
 )
 from app.events import Event, TicketSnapshot, parse_time
 from app.hookspecs import hookimpl
+from app.i18n import gettext, lazy_gettext, ngettext
 from app.mirror import Mirror, MirrorOrganization, MirrorTicket, MirrorUser
 from app.notices import (
     NOTICE_STATES,
@@ -147,13 +153,21 @@ __all__ = [
     "current_agent",
     "current_time",
     "db_session",
+    "format_datetime",
+    "format_decimal",
+    "format_timedelta",
     "get_account",
+    "get_locale",
+    "get_timezone",
+    "gettext",
     "hookimpl",
     "insert_for",
     "json_body",
     "json_error",
+    "lazy_gettext",
     "list_notices",
     "load_sidebar_messages",
+    "ngettext",
     "notify_requesters",
     "parse_time",
     "perform_core_effect",

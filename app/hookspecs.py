@@ -124,3 +124,16 @@ def sidebar_module() -> str:  # type: ignore[empty-body]
     and calls its ``render({panel, ticket, api, h, t, label, reload, ...})``, which returns a DOM node
     (see ``docs/sidebar.md``).
     """
+
+
+@hookspec
+def admin_summary(ctx: PluginContext) -> list[dict[str, Any]] | None:
+    """Return this plugin's cards for the admin home: what matters now, at a glance (or None for none).
+
+    Each card is ``{"title": str, "value": str | int, "detail": str | None, "href": str | None,
+    "tone": "ok" | "warn" | "bad" | None}``: ``title`` and ``detail`` already translated (``app.api.gettext``,
+    ``ngettext``), ``href`` the page to look closer (the plugin's admin page), ``tone`` how the number reads
+    (``bad`` for a breach or an active incident). Called on every admin home view with ``ctx.session`` in a
+    read-only transaction: read a few indexed rows, call no helpdesk or Slack. A raising hook shows its
+    card as unavailable and is logged; the rest of the page still renders.
+    """

@@ -80,6 +80,13 @@ def base_config(database_url: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Build the translations' .mo files from the committed .po files when missing or stale, as `make test` does."""
+    from app.i18n import compile_catalogs
+
+    compile_catalogs(Path(__file__).resolve().parents[1])
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One migrated database for the whole session (tables are emptied before each test)."""
