@@ -25,7 +25,15 @@ MAX_DAYS = 400
 
 
 class ReportError(ValueError):
-    """A report request that cannot be answered; the message says why (safe to show)."""
+    """A report request that cannot be answered; the message says why (safe to show).
+
+    ``problem`` names the case for pages that say it in the reader's language: ``date`` (not a date),
+    ``order`` (from after to), ``length`` (longer than ``MAX_DAYS``), ``dimension`` (an unknown ``by``).
+    """
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 @dataclass
@@ -102,11 +110,11 @@ def parse_period(start: str | None, end: str | None, today: date) -> tuple[date,
         last = date.fromisoformat(end) if end else today
         first = date.fromisoformat(start) if start else last - timedelta(days=6)
     except ValueError:
-        raise ReportError("from and to are dates like 2026-11-23") from None
+        raise ReportError("from and to are dates like 2026-11-23", "date") from None
     if first > last:
-        raise ReportError("from must not be after to")
+        raise ReportError("from must not be after to", "order")
     if (last - first).days >= MAX_DAYS:
-        raise ReportError(f"a report covers at most {MAX_DAYS} days")
+        raise ReportError(f"a report covers at most {MAX_DAYS} days", "length")
     return first, last
 
 
@@ -129,7 +137,7 @@ def build_report(session: Session, account_id: int, first: date, last: date, by:
 
 def check_dimension(by: str | None) -> None:
     if by is not None and by not in DIMENSIONS:
-        raise ReportError(f"by must be one of {', '.join(DIMENSIONS)}")
+        raise ReportError(f"by must be one of {', '.join(DIMENSIONS)}", "dimension")
 
 
 def report_of(clocks: list[SlaClock], first: date, last: date, by: str | None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -95,55 +94,3 @@ def test_cli_report_refuses_a_bad_period(runner):
     result = runner.invoke(args=["sla", "report", "--from", "2026-11-20", "--to", "2026-11-01"])
     assert result.exit_code != 0
     assert "must not be after" in result.output
-
-
-# --- the admin page --------------------------------------------------------------------------------------
-
-def csrf_from(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-@pytest.fixture
-def signed_in(client, admin_token):
-    page = client.get("/admin/login").get_data(as_text=True)
-    client.post("/admin/login", data={"token": admin_token, "csrf_token": csrf_from(page)})
-    return client
-
-
-def test_admin_page_needs_a_session(client):
-    answer = client.get("/admin/sla")
-    assert answer.status_code == 302 and "/admin/login" in answer.headers["Location"]
-    assert client.get("/admin/sla/chart.png").status_code == 302
-
-
-def test_admin_page_shows_the_figures_and_a_chart(last_week, signed_in):
-    page = signed_in.get("/admin/sla?from=2026-11-16&to=2026-11-22&by=group")
-    html = page.get_data(as_text=True)
-    assert page.status_code == 200
-    tier_1 = re.search(r"<tr><td>Tier 1</td>(.*?)</tr>", html, re.S).group(1)
-    assert re.findall(r"<td>([^<]*)</td>", tier_1) == ["5", "60%", "75 min", "108 min", "2", "0", "0"]
-    assert "55 min" in html  # the overall median
-    src = re.search(r'<img src="([^"]+)"', html).group(1).replace("&amp;", "&")
-    chart = signed_in.get(src)
-    assert chart.status_code == 200 and chart.mimetype == "image/png"
-    assert chart.data.startswith(b"\x89PNG") and len(chart.data) > 10_000
-    assert '<a href="/admin/sla"' in html  # listed in the admin navigation
-
-
-def test_admin_page_saves_targets_only_with_csrf(signed_in, client, admin_headers):
-    html = signed_in.get("/admin/sla").get_data(as_text=True)
-    targets = json.dumps([{"segment": "premium_partner", "minutes": 60, "notify": True, "reminders": [15]}])
-    assert signed_in.post("/admin/sla", data={"targets": targets}).status_code == 403
-    saving = signed_in.post("/admin/sla", data={"targets": targets, "csrf_token": csrf_from(html)})
-    assert saving.status_code == 302
-    saved = client.get("/admin/api/sla/targets", headers=admin_headers).get_json()
-    assert saved["targets"] == [{"segment": "premium_partner", "priority": None, "minutes": 60,
-                                 "business_hours": False, "notify": True, "reminders": [15], "mention": None}]
-
-
-def test_admin_page_explains_invalid_targets(signed_in):
-    html = signed_in.get("/admin/sla").get_data(as_text=True)
-    answer = signed_in.post("/admin/sla", data={"targets": '[{"segment": "user"}]',
-                                                "csrf_token": csrf_from(html)})
-    assert answer.status_code == 400
-    assert "minutes" in answer.get_data(as_text=True) and "Field required" in answer.get_data(as_text=True)
