@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -31,9 +32,14 @@ class AccountView:
     rate_limit_per_minute: int
     settings: dict[str, Any]
     version: str  # changes whenever the row changes; clients are rebuilt on a new version
+    zendesk_base_url: str | None = None  # set when the helpdesk is not at <subdomain>.zendesk.com (the sandbox)
 
     @property
     def helpdesk_url(self) -> str:
+        """Where agents open the helpdesk (``/agent/tickets/<id>`` beneath it): the API's host when one is set."""
+        if self.zendesk_base_url:
+            parts = urlsplit(self.zendesk_base_url)
+            return f"{parts.scheme}://{parts.netloc}"
         return f"https://{self.subdomain}.zendesk.com"
 
 
@@ -56,6 +62,7 @@ def _view(account: Account) -> AccountView:
         rate_limit_per_minute=account.rate_limit_per_minute,
         settings=dict(account.settings or {}),
         version=account.updated_at.isoformat(),
+        zendesk_base_url=account.zendesk_base_url,
     )
 
 

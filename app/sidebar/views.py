@@ -11,7 +11,7 @@ import jinja2
 from flask import Blueprint, Response, current_app, g, request, send_from_directory
 from sqlalchemy.orm import Session
 
-from app.accounts import AccountView, account_secrets, active_accounts
+from app.accounts import AccountView, active_accounts
 from app.clock import get_clock
 from app.plugins import plugin_manager
 from app.sidebar.auth import (
@@ -176,10 +176,9 @@ def _page(account: AccountView, installation_id: int, agent_id: int, *, role: st
 
 
 def _helpdesk_origins(account: AccountView) -> list[str]:
-    origins = [account.helpdesk_url]
-    base = account_secrets(current_app, account.id).zendesk_base_url
-    if base and _origin(base) not in origins:
-        origins.append(_origin(base))  # the sandbox, or a helpdesk under another host
+    origins = [f"https://{account.subdomain}.zendesk.com"]
+    if account.helpdesk_url not in origins:
+        origins.append(account.helpdesk_url)  # the sandbox, or a helpdesk under another host
     return origins
 
 

@@ -49,8 +49,9 @@ def segment_name(segment: str | None) -> str:
     return (segment or "new").replace("_", " ")
 
 
-def ticket_url(subdomain: str, ticket_id: int) -> str:
-    return f"https://{subdomain}.zendesk.com/agent/tickets/{ticket_id}"
+def ticket_url(helpdesk_url: str, ticket_id: int) -> str:
+    """The ticket in the agent workspace of the account's helpdesk (``ctx.account.helpdesk_url``)."""
+    return f"{helpdesk_url}/agent/tickets/{ticket_id}"
 
 
 def _requester(clock: SlaClock) -> str:
@@ -85,13 +86,13 @@ def _status_line(clock: SlaClock) -> str | None:
     return None
 
 
-def arrival(clock: SlaClock, subdomain: str) -> dict[str, Any]:
+def arrival(clock: SlaClock, helpdesk_url: str) -> dict[str, Any]:
     """The arrival message, rendered for the clock's current state (used for the post and every update)."""
     title = f"New {segment_name(clock.segment)} ticket #{clock.ticket_id}"
     blocks: list[Block] = [
         HeaderBlock(text=title[:150]),
         SectionBlock(
-            text=MarkdownTextObject(text=f"*<{ticket_url(subdomain, clock.ticket_id)}|"
+            text=MarkdownTextObject(text=f"*<{ticket_url(helpdesk_url, clock.ticket_id)}|"
                                          f"{escape((clock.subject or '(no subject)')[:500])}>*"),
             fields=[
                 MarkdownTextObject(text=f"*Requester*\n{_requester(clock)}"),
@@ -108,7 +109,7 @@ def arrival(clock: SlaClock, subdomain: str) -> dict[str, Any]:
     ) if line]
     if context:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=line) for line in context]))
-    url = ticket_url(subdomain, clock.ticket_id)
+    url = ticket_url(helpdesk_url, clock.ticket_id)
     buttons: list[Any] = [LinkButtonElement(text="Open in helpdesk", url=url, action_id=OPEN_ACTION)]
     if clock.state not in (ANSWERED, CLOSED) and not clock.taken_by:
         buttons.append(ButtonElement(text="Take it", action_id=TAKE_ACTION, value=str(clock.ticket_id),

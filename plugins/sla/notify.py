@@ -62,7 +62,7 @@ def update_arrival(ctx: PluginContext, clock: SlaClock, change: str) -> bool:
     if after is None:
         return False
     key = f"sla:{change}:{clock.ticket_id}"
-    payload = {"message_of": arrival_key(clock.ticket_id), **messages.arrival(clock, ctx.account.subdomain)}
+    payload = {"message_of": arrival_key(clock.ticket_id), **messages.arrival(clock, ctx.account.helpdesk_url)}
     if ctx.enqueue(SLACK_UPDATE, key, payload, after=after):
         clock.last_message_key = key
         return True
@@ -160,7 +160,7 @@ def perform_announce(item: ClaimedItem, ctx: PluginContext) -> dict[str, Any]:
         if value:
             setattr(clock, name, value[:255])
     key = arrival_key(ticket_id)
-    payload = {"channel": clock.channel, **messages.arrival(clock, ctx.account.subdomain)}
+    payload = {"channel": clock.channel, **messages.arrival(clock, ctx.account.helpdesk_url)}
     if ctx.enqueue(SLACK_POST, key, payload):
         clock.last_message_key = key
     return {"posted": True, "channel": clock.channel}

@@ -293,7 +293,7 @@ def test_the_sidebar_ticket_api_serves_the_panel_of_a_ticket_that_mentions_the_w
             {"type": "list", "name": "watchword-requester",
              "title": {"t": "watchword.requester_mentions", "args": {"count": 1}},
              "items": [{"id": 51, "title": {"t": "watchword.ticket", "args": {"id": 51}},
-                        "href": "https://acme.zendesk.com/agent/tickets/51",
+                        "href": "http://127.0.0.1:9/agent/tickets/51",  # the account's helpdesk base URL
                         "aside": {"date": first_seen.isoformat()}}]},
             {"type": "deferred", "source": "/sidebar/api/watchword/words"},
             add_word_form(52),

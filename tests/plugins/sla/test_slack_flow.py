@@ -23,7 +23,7 @@ def texts(messages):
 
 
 def test_arrival_is_posted_once_with_deadline_buttons_and_names(premium_ticket, slack_emulator, worker,
-                                                                clock):
+                                                                clock, helpdesk):
     worker.run_until_idle(timers=True)
     [arrival] = arrivals(slack_emulator)
     assert f"New premium partner ticket #{premium_ticket}" in arrival["text"]
@@ -32,7 +32,8 @@ def test_arrival_is_posted_once_with_deadline_buttons_and_names(premium_ticket, 
     due = int(clock_of(worker.app, premium_ticket).due_at.timestamp())
     assert f"<!date^{due}^{{date_short_pretty}} at {{time}}|" in blocks
     actions = next(b for b in arrival["blocks"] if b["type"] == "actions")["elements"]
-    assert actions[0]["url"] == f"https://acme.zendesk.com/agent/tickets/{premium_ticket}"
+    # The account's helpdesk is the emulator: "Open in helpdesk" opens the ticket in its agent workspace.
+    assert actions[0]["url"] == f"{helpdesk.url}/agent/tickets/{premium_ticket}"
     assert (actions[1]["action_id"], actions[1]["value"]) == ("sla_take", str(premium_ticket))
     assert arrival["metadata"]["event_payload"]["deskmate_key"] == f"sla:arrival:{premium_ticket}"
 
