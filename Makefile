@@ -16,11 +16,12 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 # Debian's Chromium drives the browser tests (Playwright cannot download its own browser here), and wrk
-# loads the benchmarks. Installed when missing and we may (root); otherwise those tests say why they skip.
+# loads the benchmarks (Noto Color Emoji draws the Slack channel view's emoji in screenshots). Installed when
+# missing and we may (root); otherwise those tests say why they skip.
 system-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium wrk fonts-dejavu-core >/dev/null) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium wrk fonts-dejavu-core fonts-noto-color-emoji >/dev/null) \
 	      || echo "warning: could not install chromium/wrk; browser tests will be skipped"; \
 	  else echo "note: install Debian's chromium and wrk for the browser tests and benchmarks"; fi; \
 	fi

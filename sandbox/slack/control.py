@@ -81,7 +81,7 @@ def channel_view(name: str) -> Any:
 @bp.get("/")
 def index() -> Any:
     """Open the first channel."""
-    return redirect(url_for("slack_control.channel_view", name="support"))
+    return redirect(url_for("slack_control.channel_view", name="premium-partners"))  # Deskmate's SLA channel
 
 
 @bp.get("/archives/<channel_id>/<stamp>")

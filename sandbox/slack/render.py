@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
 from markupsafe import Markup, escape
 
+from .mrkdwn import emoji, mrkdwn
 from .state import SlackState
 
-
-def mrkdwn(text: str, state: SlackState | None = None) -> Markup:
-    """Render Slack mrkdwn (bold, italics, strike, code, links, mentions, line breaks) as HTML."""
-    html = str(escape(text))
-
-    def mention(match: re.Match[str]) -> str:
-        user = state.users.get(match.group(1)) if state else None
-        return str(
-            Markup('<span class="mention">@{}</span>').format(user["name"] if user else match.group(1))
-        )
-
-    def channel(match: re.Match[str]) -> str:
-        found = state.channels.get(match.group(1)) if state else None
-        label = match.group(2)[1:] if match.group(2) else (found["name"] if found else match.group(1))
-        return str(Markup('<span class="mention">#{}</span>').format(label))
-
-    html = re.sub(r"```(.+?)```", r"<pre>\1</pre>", html, flags=re.S)
-    html = re.sub(r"&lt;(https?://[^|&\s]+)\|([^&]+?)&gt;", r'<a href="\1" target="_blank">\2</a>', html)
-    html = re.sub(r"&lt;(https?://[^&\s]+)&gt;", r'<a href="\1" target="_blank">\1</a>', html)
-    html = re.sub(r"&lt;@(U\w+)(?:\|[^&]*)?&gt;", mention, html)
-    html = re.sub(r"&lt;#(C\w+)(\|[^&]*)?&gt;", channel, html)
-    html = re.sub(r"&lt;!(here|channel|everyone)&gt;", r'<span class="mention">@\1</span>', html)
-    html = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<b>\1</b>", html)
-    html = re.sub(r"(?<![\w_])_([^_\n]+)_(?![\w_])", r"<i>\1</i>", html)
-    html = re.sub(r"(?<![\w~])~([^~\n]+)~(?![\w~])", r"<s>\1</s>", html)
-    html = re.sub(r"`([^`\n]+)`", r"<code>\1</code>", html)
-    # Every piece of `html` was escaped above before the markup for bold, links etc. was added.
-    return Markup(html.replace("\n", "<br>"))  # noqa: S704
+__all__ = ["mrkdwn", "render_block", "thread_view", "when"]
 
 
 def _text(obj: dict[str, Any] | None, state: SlackState) -> Markup:
@@ -45,7 +18,9 @@ def _text(obj: dict[str, Any] | None, state: SlackState) -> Markup:
         return Markup("")
     if obj.get("type") == "mrkdwn":
         return mrkdwn(str(obj.get("text", "")), state)
-    return escape(str(obj.get("text", "")))
+    text = escape(str(obj.get("text", "")))
+    # plain_text shows :shortcodes: as emoji unless the object says "emoji": false, as in Slack.
+    return Markup(emoji(str(text))) if obj.get("emoji", True) else text  # noqa: S704
 
 
 def _element(element: dict[str, Any], state: SlackState) -> Markup:
