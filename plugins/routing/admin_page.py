@@ -1,7 +1,9 @@
 """The admin page ``/admin/routing``: the rules in force (edited as YAML) and the latest decisions.
 
 An admin session (``require_admin_page``) with CSRF on the form. Saving goes through the same validation as
-``PUT /admin/api/routing/rules``: refused rules are shown back with every problem and its line.
+``PUT /admin/api/routing/rules``: refused rules are shown back with every problem and its line. Decisions show
+the requester and organization by name (from the helpdesk mirror), why in the reader's language, and when in
+the reader's time zone.
 """
 
 from __future__ import annotations
@@ -12,20 +14,28 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from app.api import admin_page, context_for, current_account, require_admin_page, transaction
-from plugins.routing import groups
+from app.api import (
+    admin_page,
+    context_for,
+    current_account,
+    gettext,
+    lazy_gettext,
+    require_admin_page,
+    transaction,
+)
+from plugins.routing import groups, texts
 from plugins.routing.jobs import RESOLVE_GROUPS
 from plugins.routing.models import RoutingDecision
 from plugins.routing.rules_source import RuleProblem, RulesError
-from plugins.routing.rules_store import file_format, load_rules, save_rules, stored
-from plugins.routing.settings import settings_of
+from plugins.routing.rules_store import load_rules, save_rules, stored
+from plugins.routing.settings import DEFAULT_RULES_FILE, settings_of
 
 bp = Blueprint("routing_admin_page", __name__, template_folder="templates")
 
 
 @bp.route("/admin/routing", methods=["GET", "POST"])
 @require_admin_page
-@admin_page("Routing")
+@admin_page(lazy_gettext("Routing"))
 def routing_page() -> Any:
     """The rules and recent decisions (admin session and CSRF, by ``require_admin_page``)."""
     account = current_account()
@@ -44,22 +54,46 @@ def routing_page() -> Any:
         except RulesError as exc:
             problems = exc.problems
         else:
-            flash(f"Saved the rules (version {version}); they apply to tickets routed from now on.", "ok")
+            flash(gettext("Saved the rules (version %(version)s): they apply to tickets routed from now on.",
+                          version=version), "ok")
             return redirect(url_for("routing_admin_page.routing_page"))
     with transaction() as session:
         ctx = context_for("routing", account, session)
         row = stored(session, account.id)
-        rules = load_rules(session, account.id, settings_of(ctx).rules_file)
+        rules_file = settings_of(ctx).rules_file
+        rules = load_rules(session, account.id, rules_file)
         if row is not None:
-            text, source = row.text, f"saved through Deskmate (version {row.version}, {row.format})"
+            text, source = row.text, {"kind": "saved", "version": row.version, "updated_at": row.updated_at}
         else:
-            path = settings_of(ctx).rules_file
-            text, source = Path(path).read_text(encoding="utf-8"), f"the rules file {path} ({file_format(path)})"
+            text = Path(rules_file).read_text(encoding="utf-8")
+            # The server's file path means nothing to a support lead (and is not theirs to know).
+            source = {"kind": "default" if Path(rules_file) == Path(DEFAULT_RULES_FILE) else "file"}
         resolved = groups.by_name(session, account.id)
         segments = [(segment, resolved.get(segment.group.lower()) if segment.group else None)
                     for segment in rules.segments.values()]
         decisions = list(session.scalars(sa.select(RoutingDecision).where(
             RoutingDecision.account_id == account.id).order_by(RoutingDecision.id.desc()).limit(50)))
+        users = ctx.mirror.users({d.requester_id for d in decisions if d.requester_id})
+        organizations = ctx.mirror.organizations({d.organization_id for d in decisions if d.organization_id})
+        tickets = ctx.mirror.tickets({d.ticket_id for d in decisions})
+        org_names = {key: value.name for key, value in organizations.items() if value.name}
+        shown = [{
+            "ticket_id": d.ticket_id,
+            "subject": tickets[d.ticket_id].subject if d.ticket_id in tickets else None,
+            "requester": _name(users.get(d.requester_id) if d.requester_id else None),
+            "organization": org_names.get(d.organization_id, "") if d.organization_id else "",
+            "segment": texts.segment_label(d.segment),
+            "why": texts.why_words(d.reasons or [], d.reason, org_names),
+            "group": d.group_name or "", "note": d.note, "status": d.status,
+            "status_label": texts.status_label(d.status), "decided_at": d.decided_at,
+        } for d in decisions]
     return render_template("routing/admin.html", text=submitted if submitted is not None else text,
-                           source=source, segments=segments, rules=rules, decisions=decisions,
-                           problems=problems), (422 if problems else 200)
+                           source=source, segments=segments, rules=rules, decisions=shown,
+                           problems=problems, texts=texts), (422 if problems else 200)
+
+
+def _name(user: Any) -> str:
+    if user is None:
+        return ""
+    return str(user.name or user.email or "")
+

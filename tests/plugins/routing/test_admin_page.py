@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from zoneinfo import ZoneInfo
+
 from tests.conftest import ticket_event
 from tests.core.test_admin import csrf_from, sign_in
-from tests.plugins.routing.conftest import VIEWER
+from tests.plugins.routing.conftest import PARTNER_REQUESTER, PREMIUM_ORG, VIEWER, decision
 
 RULES = """\
 segments:
@@ -29,8 +32,35 @@ def test_page_shows_segments_groups_and_latest_decisions(client, admin_token, po
     worker.handle_events()
     sign_in(client, admin_token)
     page = client.get("/admin/routing").get_data(as_text=True)
-    assert "premium_partner" in page and "Tier 2" in page
-    assert "4001" in page and "no rule matched: default segment user" in page
+    assert "Premium partner" in page and "Tier 2" in page
+    assert "#4001" in page and "no rule matched, so the default segment: User" in page
+
+
+def test_decisions_show_names_local_times_and_no_server_path(app, client, admin_token, post_webhook, worker,
+                                                               known_directory, clock):
+    post_webhook(ticket_event(4002, requester_id=PARTNER_REQUESTER, organization_id=PREMIUM_ORG))
+    worker.handle_events()
+    sign_in(client, admin_token)
+    client.set_cookie("deskmate_tz", "Europe/Rome")
+    page = client.get("/admin/routing").get_data(as_text=True)
+    row = re.search(r'<tr data-ticket="4002">(.*?)</tr>', page, re.S).group(1)
+    assert "ops@bigstudio.example" in row and f"Org {PREMIUM_ORG}" in row  # the mirror's names
+    assert f">{PARTNER_REQUESTER}<" not in row
+    assert "organization tag premium_partner" in row
+    decided = decision(app, 4002).decided_at.astimezone(ZoneInfo("Europe/Rome"))  # the reader's time zone
+    assert f"{decided:%b} {decided.day}, {decided.year}, {decided.hour % 12 or 12}:{decided:%M}" in row
+    assert "default_rules.yaml" not in page and "/plugins/routing" not in page and "/work/" not in page
+    assert "In force: Deskmate&#39;s default rules" in page or "In force: Deskmate's default rules" in page
+
+
+def test_the_page_speaks_the_readers_language(client, admin_token, post_webhook, worker, known_directory):
+    post_webhook(ticket_event(4003, requester_id=PARTNER_REQUESTER, organization_id=PREMIUM_ORG))
+    worker.handle_events()
+    sign_in(client, admin_token)
+    italian = client.get("/admin/routing?lang=it").get_data(as_text=True)
+    assert "Ultime decisioni" in italian and "tag dell\u2019organizzazione premium_partner" in italian
+    french = client.get("/admin/routing?lang=fr").get_data(as_text=True)
+    assert "Dernières décisions" in french and "tag d\u2019organisation premium_partner" in french
 
 
 def test_valid_rules_are_saved_and_invalid_ones_shown_back_with_their_line(client, admin_token,

@@ -248,3 +248,21 @@ def test_tickets_waiting_show_names_local_times_and_plurals(app, signed_in, cloc
     html = signed_in.get("/admin/sla").get_data(as_text=True)
     assert "2 tickets are waiting now" in html
     assert re.search(r'<span class="overdue">\(10 minutes ago\)</span>', html)
+
+
+def test_the_page_speaks_french_and_italian_with_their_plurals(app, signed_in, clock):
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    clock.set(now)
+    make_clock(app, 301, started_at=now - timedelta(minutes=30), target_minutes=1440)
+    french = signed_in.get("/admin/sla?lang=fr").get_data(as_text=True)
+    assert "SLA de première réponse" in french and "Enregistrer les objectifs" in french
+    assert "1 ticket en attente" in french and ">1 j<" in french  # a 1440-minute target is "1 j", not "1 j 0 h"
+    make_clock(app, 302, started_at=now - timedelta(minutes=20))
+    italian = signed_in.get("/admin/sla?lang=it").get_data(as_text=True)
+    assert "SLA di prima risposta" in italian and "2 ticket in attesa" in italian
+    assert ">1 g<" in italian and ">1 h 30 min<" in italian
+    fields = form_of(italian)
+    refused = signed_in.post("/admin/sla?lang=it", data={**fields, "target-0": "novanta", "action": "save"})
+    assert "Inserisci l\u2019obiettivo come numero intero, ad esempio 90." in refused.get_data(as_text=True)
+    period = signed_in.get("/admin/sla?lang=fr&from=2026-11-20&to=2026-11-01").get_data(as_text=True)
+    assert "La période commence après sa fin" in period
