@@ -24,6 +24,7 @@ from flask import (
     Request,
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -32,7 +33,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext, ngettext
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -41,7 +42,7 @@ from app import inbox, workqueue
 from app.accounts import get_account
 from app.clock import get_clock
 from app.db import storage
-from app.models import AdminSession, ApiToken, InboundEvent, WorkItem
+from app.models import AdminSession, ApiToken
 from app.web import hash_token
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
@@ -109,7 +110,7 @@ def require_admin_page(view: F) -> F:
         if request.method in UNSAFE_METHODS:
             sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
             if not csrf_matches(sent):
-                abort(403, "the form's CSRF token is missing or wrong; reload the page and try again")
+                abort(403, gettext("This form has expired (or came from another page). Reload the page and try again."))
         g.account = account
         return view(*args, **kwargs)
 
@@ -223,25 +224,36 @@ def index() -> Any:
 @admin_page(lazy_gettext("Failed work"))
 def work() -> Any:
     """Failed work items and failed inbound events, each list with its retry form."""
-    now = get_clock().now()
-    with storage.session() as db:
-        if request.method == "POST":
-            # Ids beyond a BIGINT name no row: left out here rather than refused by the database.
-            ids = [int(value) for value in request.form.getlist("ids") if value.isdigit() and int(value) < 2**63]
-            if request.form.get("what") == "events":
-                inbox.retry_failed(db, account_id=g.account.id, event_ids=ids or None, now=now)
-            else:
-                workqueue.retry_failed(db, account_id=g.account.id, item_ids=ids or None, now=now)
-        items = db.scalars(sa.select(WorkItem).where(WorkItem.account_id == g.account.id,
-                                                     WorkItem.state == "failed")
-                           .order_by(WorkItem.id.desc()).limit(200)).all()
-        failed_events = db.scalars(sa.select(InboundEvent).where(InboundEvent.account_id == g.account.id,
-                                                                 InboundEvent.state == "failed")
-                                   .order_by(InboundEvent.id.desc()).limit(200)).all()
-        counts = workqueue.counts_by_state(db, g.account.id)
+    from app.admin_work import failed_rows
+
+    problem: dict[str, str] = {}
+    selected: set[int] = set()
     if request.method == "POST":
-        return redirect(url_for("admin_pages.work"))
-    return render_template("admin/work.html", items=items, events=failed_events, counts=counts)
+        what = "events" if request.form.get("what") == "events" else "items"
+        # Ids beyond a BIGINT name no row: left out here rather than refused by the database.
+        selected = {int(value) for value in request.form.getlist("ids")
+                    if value.isascii() and value.isdigit() and int(value) < 2**63}
+        retry_all = request.form.get("scope") == "all"
+        if not retry_all and not selected:
+            problem[what] = (gettext("Nothing was retried: tick the events to retry, or press “Retry all events”.")
+                             if what == "events" else
+                             gettext("Nothing was retried: tick the work items to retry, or press “Retry all”."))
+        else:
+            ids = None if retry_all else sorted(selected)
+            with storage.session() as db:
+                if what == "events":
+                    count = inbox.retry_failed(db, account_id=g.account.id, event_ids=ids, now=get_clock().now())
+                    flash(ngettext("%(num)d event will be handled again.", "%(num)d events will be handled again.",
+                                   count), "core-notice")
+                else:
+                    count = workqueue.retry_failed(db, account_id=g.account.id, item_ids=ids, now=get_clock().now())
+                    flash(ngettext("%(num)d work item will be tried again.",
+                                   "%(num)d work items will be tried again.", count), "core-notice")
+            return redirect(url_for("admin_pages.work"))
+    with storage.session() as db:
+        items, item_total, events, event_total = failed_rows(db, g.account)
+    return render_template("admin/work.html", items=items, item_total=item_total, events=events,
+                           event_total=event_total, problem=problem, selected=selected), (400 if problem else 200)
 
 
 class _CookieOnlySessionInterface(SecureCookieSessionInterface):

@@ -40,6 +40,7 @@ TZ_COOKIE = "deskmate_tz"
 # A language choice is kept for a year: it is a preference, not a credential.
 COOKIE_MAX_AGE = 365 * 24 * 3600
 CORE_TRANSLATIONS = Path(__file__).parent / "translations"
+JUST_NOW = timedelta(seconds=10)
 
 
 def _supported(tag: str | None) -> str | None:
@@ -112,13 +113,16 @@ def when(value: datetime | None) -> str:
 
 
 def ago(value: datetime | timedelta | None) -> str:
-    """How long ago (or how far ahead) ``value`` is from the app's clock: "5 minutes ago", "in 2 hours"."""
+    """How long ago (or how far ahead) ``value`` is from the app's clock: "5 minutes ago", "in 2 hours",
+    "just now" within ten seconds."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         value = value - get_clock().now()
+    if abs(value) < JUST_NOW:
+        return gettext("just now")  # "in 0 seconds" is what Babel would say
     return str(format_timedelta(value, add_direction=True))
 
 

@@ -302,6 +302,9 @@ def init_app(app: Any) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
+        if is_html_page() and exc.description == type(exc).description:
+            # werkzeug's stock English sentence: the page says it in the reader's language instead
+            return render_template("admin/error.html", status=exc.code or 500, message=None, field=None), exc.code
         return error_answer(exc.code or 500, exc.description or exc.name, getattr(exc, "field", None))
 
     @app.errorhandler(Exception)

@@ -83,7 +83,7 @@ def test_failed_work_page_retries_with_csrf_only(app, client, admin_token, accou
     assert "broken" in page and "boom" in page
     forged = client.post("/admin/work", data={"ids": ["1"]})
     assert forged.status_code == 403
-    assert client.post("/admin/work", data={"csrf_token": csrf_from(page)}).status_code == 302
+    assert client.post("/admin/work", data={"csrf_token": csrf_from(page), "scope": "all"}).status_code == 302
     with storage.session(app) as session:
         assert session.scalar(sa.select(WorkItem.state)) == "pending"
 

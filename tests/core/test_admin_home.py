@@ -36,12 +36,12 @@ def beat(app, at):
 
 def test_home_shows_failed_work_with_a_link_and_the_worker(app, client, admin_token, account_id, clock):
     fail_work(app, account_id, clock, 2)
-    beat(app, clock.now() - timedelta(seconds=5))
+    beat(app, clock.now() - timedelta(seconds=20))
     sign_in(client, admin_token)
     page = client.get("/admin/?lang=en").get_data(as_text=True)
     assert '<a href="/admin/work">2</a>' in page
     assert "2 work items and 0 events, waiting for a retry" in page
-    assert "Last seen 5 seconds ago." in page
+    assert "Last seen 20 seconds ago." in page
     assert "Running" in page
     assert "<h2>Pages</h2>" not in page  # the menu is in the header, not repeated
 

@@ -98,7 +98,7 @@ def test_a_core_error_on_one_event_is_retried_with_backoff_then_failed_for_good_
     # Listed in Failed work, with its reason; the retry button (a POST with the CSRF token) queues it again.
     assert sign_in(client, admin_token).status_code == 302
     page = client.get("/admin/work").get_data(as_text=True)
-    assert "Failed events" in page and "LookupError: the core tripped over this event" in page
+    assert "1 failed event<" in page and "LookupError: the core tripped over this event" in page
     assert client.post("/admin/work", data={"what": "events", "ids": [str(broken)]}).status_code == 403
     answer = client.post("/admin/work", data={"what": "events", "ids": [str(broken)], "csrf_token": csrf_from(page)})
     assert answer.status_code == 302
