@@ -81,3 +81,10 @@ def sidebar_messages() -> dict[str, dict[str, Any]]:
     from app.api import load_sidebar_messages
 
     return load_sidebar_messages(Path(__file__).parent / "sidebar_ui" / "i18n")
+
+
+@hookimpl
+def admin_summary(ctx: PluginContext) -> list[dict[str, Any]] | None:
+    from plugins.sla.summary import cards
+
+    return cards(ctx)

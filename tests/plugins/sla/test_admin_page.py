@@ -266,3 +266,33 @@ def test_the_page_speaks_french_and_italian_with_their_plurals(app, signed_in, c
     assert "Inserisci l\u2019obiettivo come numero intero, ad esempio 90." in refused.get_data(as_text=True)
     period = signed_in.get("/admin/sla?lang=fr&from=2026-11-20&to=2026-11-01").get_data(as_text=True)
     assert "La période commence après sa fin" in period
+
+
+@pytest.mark.hook("admin_summary")
+def test_admin_home_shows_todays_first_replies_and_the_tickets_waiting(app, signed_in, clock):
+    now = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    clock.set(now)
+    make_clock(app, 401, started_at=now - timedelta(hours=3), reply_minutes=20)  # met
+    make_clock(app, 402, started_at=now - timedelta(hours=4), reply_minutes=120)  # breached, then answered
+    make_clock(app, 403, started_at=now - timedelta(minutes=100))  # running, 10 minutes past its deadline
+    make_clock(app, 404, started_at=now - timedelta(minutes=45))  # running, 45 minutes left
+    make_clock(app, 405, started_at=now - timedelta(days=1), reply_minutes=200)  # yesterday: not today's
+    html = signed_in.get("/admin/?lang=en").get_data(as_text=True)
+    first = re.search(r'<article class="summary-card tone-bad">\s*<h2>First replies today</h2>(.*?)</article>',
+                      html, re.S).group(1)
+    assert '<a href="/admin/sla">50%</a>' in first and "1 of 2 within target · 1 breach" in first
+    waiting = re.search(r"<h2>Waiting for a first reply</h2>(.*?)</article>", html, re.S).group(1)
+    assert '<a href="/admin/sla#waiting">2</a>' in waiting and "1 past its deadline." in waiting
+    italian = signed_in.get("/admin/?lang=it").get_data(as_text=True)
+    assert "Prime risposte di oggi" in italian and "1 su 2 entro l\u2019obiettivo · 1 violazione" in italian
+    assert "1 oltre la scadenza." in italian
+
+
+@pytest.mark.hook("admin_summary")
+def test_admin_home_cards_for_a_quiet_day(app, signed_in, clock):
+    now = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    clock.set(now)
+    make_clock(app, 501, started_at=now - timedelta(minutes=30))
+    html = signed_in.get("/admin/?lang=fr").get_data(as_text=True)
+    assert "1 ticket créé aujourd\u2019hui, aucun encore répondu ni en retard." in html
+    assert "Prochaine échéance dans 1 h." in html
