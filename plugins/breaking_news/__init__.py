@@ -67,3 +67,18 @@ def sidebar_messages() -> dict[str, dict[str, Any]]:
     from app.api import load_sidebar_messages
 
     return load_sidebar_messages(Path(__file__).parent / "sidebar_ui" / "i18n")
+
+
+@hookimpl
+def sidebar_module() -> str:
+    from pathlib import Path
+
+    # Renders each incident's text with its paragraphs and links (the generic list flattens it to one line).
+    return str(Path(__file__).parent / "sidebar_ui" / "panel.js")
+
+
+@hookimpl
+def admin_summary(ctx: PluginContext) -> list[dict[str, Any]] | None:
+    from plugins.breaking_news.summary import cards
+
+    return cards(ctx)

@@ -1,118 +1,118 @@
 """The admin page ``/admin/news``: publish, update and resolve incidents; edit the request form's quick links.
 
 An admin session (``require_admin_page``) with CSRF on every form. The page uses the same service functions
-as the JSON API, so both validate, announce and invalidate alike; translations are for the API only.
+as the JSON API, so both validate, announce and invalidate alike. A form with a problem comes back with
+everything as typed and each problem beside its field, and nothing is saved (status 400).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from pydantic import BaseModel, ValidationError
 
-from app.api import admin_page, context_for, current_account, require_admin_page, transaction
+from app.api import (
+    admin_page,
+    context_for,
+    current_account,
+    current_time,
+    get_timezone,
+    gettext,
+    lazy_gettext,
+    require_admin_page,
+    transaction,
+)
+from plugins.breaking_news import admin_forms
 from plugins.breaking_news import incidents as service
-from plugins.breaking_news.admin_api import MAX_INCIDENT_ID, QuickLinksIn, save_quick_links
-from plugins.breaking_news.models import SEVERITIES, STATUSES, Incident, QuickLinks
+from plugins.breaking_news.admin_api import MAX_INCIDENT_ID, save_quick_links
+from plugins.breaking_news.models import Incident, QuickLinks
 from plugins.breaking_news.public_views import news_cache
 
 bp = Blueprint("breaking_news_admin_page", __name__, template_folder="templates")
+EXTRA_LINK_ROWS = 2  # blank rows offered under a form's links, to add some
 
 
-def _terms(value: str) -> list[str]:
-    return [term.strip() for term in value.split(",") if term.strip()]
+def reader_zone() -> tzinfo:
+    """The reader's timezone (Flask-Babel's, from the admin layout's cookie) as a ``zoneinfo`` zone."""
+    return ZoneInfo(str(get_timezone() or "UTC"))
 
 
-def _moment(value: str) -> str | None:
-    """A ``datetime-local`` field, read as UTC (the page says so)."""
-    if not value.strip():
-        return None
-    try:
-        return datetime.fromisoformat(value.strip()).replace(tzinfo=UTC).isoformat()
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date and time") from None
-
-
-def _links(text: str) -> list[dict[str, Any]]:
-    """``kind | title | https://address | text`` per line (address optional for notices)."""
-    links = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        parts = [part.strip() for part in line.split("|")] + ["", "", ""]
-        link = {"kind": parts[0], "title": parts[1], "url": parts[2] or None, "text": parts[3]}
-        links.append({key: value for key, value in link.items() if value is not None})
-    return links
-
-
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(part) for part in error['loc']) or 'form'}: {error['msg']}"
-                     for error in exc.errors())
-
-
-def _form_id(value: str | None, name: str, maximum: int) -> int:
-    """An id typed in a form; a ``ValueError`` (shown beside the form) unless it can name a row."""
+def _incident_id(value: str | None) -> int | None:
     text = (value or "").strip()
-    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
-    if not 0 < number <= maximum:
-        raise ValueError(f"the {name} must be a whole number from 1 to {maximum}")
-    return number
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else 0
+    return number if 0 < number <= MAX_INCIDENT_ID else None
 
 
-def _perform(action: str, form: Any) -> str:
-    """Do what the form asks in one transaction; returns what to tell the admin."""
+def _posted_rows(form: Any) -> int:
+    """How many link rows the posted form had (its ``kind-N`` fields), within what the page ever offers."""
+    limit = admin_forms.MAX_QUICK_LINKS + EXTRA_LINK_ROWS
+    return max((index + 1 for index in range(limit) if f"kind-{index}" in form), default=0)
+
+
+def _perform(action: str, form: Any, forms: dict[str, admin_forms.Form]) -> str | None:
+    """Do what the form asks in one transaction; the message to flash, or None when ``forms`` got problems."""
     account = current_account()
+    zone = reader_zone()
     with transaction() as session:
         ctx = context_for(service.PLUGIN, account, session)
         if action == "create":
-            data: BaseModel = service.IncidentIn.model_validate({
-                "title": form.get("title", ""), "body": form.get("body", ""),
-                "severity": form.get("severity"), "status": form.get("status") or "investigating",
-                "affected_features": _terms(form.get("affected_features", "")),
-                "keywords": _terms(form.get("keywords", "")), "starts_at": _moment(form.get("starts_at", "")),
-                "ends_at": _moment(form.get("ends_at", "")), "notify_requesters": bool(form.get("notify"))})
-            incident = service.create_incident(ctx, data)  # type: ignore[arg-type]
-            message = f"Published incident {incident.id}."
+            checked = forms["create"] = admin_forms.incident_form(form, zone, ctx.now())
+            if not checked.ok:
+                return None
+            incident = service.create_incident(ctx, checked.model)
+            message = gettext('Published “%(title)s”.', title=incident.title)
         elif action in ("update", "resolve"):
-            incident_id = _form_id(form.get("incident_id"), "incident", MAX_INCIDENT_ID)
-            found = session.scalar(sa.select(Incident).where(Incident.account_id == account.id,
-                                                             Incident.id == incident_id))
-            if found is None:
-                raise service.IncidentError("no such incident")
-            update = service.UpdateIn.model_validate({
-                "status": "resolved" if action == "resolve" else form.get("status"),
-                "body": form.get("body", ""),
-                "notify_requesters": bool(form.get("notify")) if action == "resolve" else None})
-            service.add_update(ctx, found, update)
-            message = f"Incident {found.id} is now {update.status}."
+            incident_id = _incident_id(form.get("incident_id"))
+            found = None if incident_id is None else session.scalar(sa.select(Incident).where(
+                Incident.account_id == account.id, Incident.id == incident_id))
+            if found is None or found.resolved_at is not None:
+                forms["page"] = admin_forms.Form(errors={"form": gettext(
+                    "This incident is no longer open; the page now shows where things stand.")})
+                return None
+            checked = forms[f"{action}-{found.id}"] = admin_forms.update_form(form, resolve=action == "resolve")
+            if not checked.ok:
+                return None
+            service.add_update(ctx, found, checked.model)
+            message = (gettext('“%(title)s” is resolved.', title=found.title) if action == "resolve" else
+                       gettext('Posted an update to “%(title)s”: %(status)s.', title=found.title,
+                               status=admin_forms.STATUS_LABELS[checked.model.status]))
         elif action == "quick_links":
-            form_id = _form_id(form.get("form_id"), "form id", 2**63 - 1)
-            links = QuickLinksIn.model_validate({"links": _links(form.get("links", ""))})
+            key = f"links-{form.get('row') or 'new'}"
+            checked = forms[key] = admin_forms.quick_links_form(form, _posted_rows(form))
+            if not checked.ok:
+                return None
+            form_id, links = checked.model
             save_quick_links(ctx, form_id, [link.model_dump(exclude_none=True) for link in links.links])
-            message = f"Saved the quick links of form {form_id}."
+            message = (gettext("Saved the quick links of ticket form %(form)s.", form=form_id) if links.links
+                       else gettext("Removed the quick links of ticket form %(form)s.", form=form_id))
         else:
-            raise service.IncidentError(f"unknown action {action!r}")
+            forms["page"] = admin_forms.Form(errors={"form": gettext("This form is out of date; reload the page.")})
+            return None
     news_cache().invalidate(account.id)  # after the commit: this process serves the change at once
     return message
 
 
 @bp.route("/admin/news", methods=["GET", "POST"])
 @require_admin_page
-@admin_page("Breaking news")
+@admin_page(lazy_gettext("Breaking news"))
 def news_page() -> Any:
     """The admin page (admin session and CSRF, by ``require_admin_page``)."""
     status = 200
+    forms: dict[str, admin_forms.Form] = {}
     if request.method == "POST":
         try:
-            flash(_perform(request.form.get("action", ""), request.form), "ok")
+            message = _perform(request.form.get("action", ""), request.form, forms)
+        except service.IncidentError:
+            # The service's last word (a race with another admin): say so in plain words, keep the form.
+            forms.setdefault("page", admin_forms.Form()).errors["form"] = gettext(
+                "The incident changed meanwhile; check it below and try again.")
+            message = None
+        if message is not None:
+            flash(message, "ok")
             return redirect(url_for("breaking_news_admin_page.news_page"))
-        except ValidationError as exc:
-            flash(_problems(exc), "error")
-        except (service.IncidentError, ValueError) as exc:
-            flash(str(exc), "error")
         status = 400
     account = current_account()
     with transaction() as session:
@@ -124,6 +124,10 @@ def news_page() -> Any:
         counts = service.ticket_counts(session, account.id, [i.id for i in open_incidents + resolved])
         quick_links = list(session.scalars(sa.select(QuickLinks).where(QuickLinks.account_id == account.id)
                                            .order_by(QuickLinks.form_id)))
-    return render_template("breaking_news/admin.html", open_incidents=open_incidents, resolved=resolved,
-                           counts=counts, quick_links=quick_links, severities=SEVERITIES,
-                           statuses=STATUSES, now=datetime.now(UTC)), status
+    rows_by_form = {row.form_id: [*row.links, *({} for _ in range(EXTRA_LINK_ROWS))] for row in quick_links}
+    return render_template(
+        "breaking_news/admin.html", open_incidents=open_incidents, resolved=resolved, counts=counts,
+        quick_links=quick_links, rows_by_form=rows_by_form, new_rows=[{} for _ in range(3)], forms=forms,
+        blank=admin_forms.Form(), severities=admin_forms.SEVERITY_LABELS, statuses=admin_forms.STATUS_LABELS,
+        open_statuses=admin_forms.OPEN_STATUSES, kinds=admin_forms.KIND_LABELS, now=current_time(),
+        zone_name=str(reader_zone())), status

@@ -102,7 +102,9 @@ def render_active(session: Session, account: AccountView, settings: BreakingNews
                              "locale": update_locale, "body": markup.parse(update_text["body"])})
         incidents.append({
             "id": incident.id, "revision": incident.revision,
-            "dismiss_key": f"{incident.id}:{incident.revision}",
+            # With its creation time: ids start again in a new database (each `make run`), and a visitor's
+            # browser must not take a new incident for one it dismissed.
+            "dismiss_key": f"{incident.id}:{incident.revision}:{incident.created_at:%Y%m%d%H%M%S%f}",
             "severity": incident.severity, "status": incident.status, "locale": text_locale,
             "title": text["title"], "body": markup.parse(text["body"]),
             "body_html": markup.to_html(text["body"]),

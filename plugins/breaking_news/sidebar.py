@@ -15,7 +15,12 @@ SEVERITY_TONES = {"outage": "red", "degraded": "yellow", "maintenance": "blue"}
 
 
 def panel(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:
-    """A list of the live incidents (their data in ``data.incidents``), else None (reads the database only)."""
+    """A list of the live incidents (their data in ``data.incidents``), else None (reads the database only).
+
+    The plugin's module (``sidebar_ui/panel.js``) renders ``data``: each incident's ``text`` is its parsed
+    blocks (``markup.parse``), so paragraphs and links survive without any HTML crossing over; ``blocks`` are
+    the same incidents for a sidebar that renders panels as plain data.
+    """
     incidents = live_incidents(ctx.session, ctx.account.id, ctx.now())
     if not incidents:
         return None
@@ -29,7 +34,8 @@ def panel(ticket: SidebarTicket, ctx: PluginContext) -> dict[str, Any] | None:
         "incidents": [{
             "id": incident.id, "title": incident.title, "severity": incident.severity,
             "status": incident.status,
-            "summary": markup.to_text(incident.body)[:300], "affected_features": incident.affected_features,
+            "summary": markup.to_text(incident.body)[:300], "text": markup.parse(incident.body),
+            "affected_features": incident.affected_features,
             "starts_at": incident.starts_at.isoformat(), "updated_at": incident.updated_at.isoformat(),
             "ends_at": incident.ends_at.isoformat() if incident.ends_at else None,
             "ticket_count": counts.get(incident.id, 0),

@@ -80,7 +80,7 @@ def test_admin_page_form_with_a_nul_or_a_huge_id_is_refused_in_html(client, admi
         answer = client.post("/admin/news", data={"action": "resolve", "incident_id": incident_id,
                                                   "csrf_token": csrf})
         assert answer.status_code == 400
-        assert "whole number" in answer.get_data(as_text=True)
+        assert "This incident is no longer open" in answer.get_data(as_text=True)
     assert news.shown() == []
 
 
