@@ -78,7 +78,7 @@ def change_status(ctx: PluginContext, request: FeatureRequest, body: dict[str, A
         raise FeatureRequestError(f"feature request {request.id} is a duplicate of "
                                   f"#{request.duplicate_of_id}; undo the merge first", 409)
     if status == "released":
-        return {"release": release.release(ctx, request, by=by, dry_run=False)}
+        return {"release": release.release(ctx, request, by=by, dry_run=False, note=note or None)}
     if not isinstance(status, str):
         raise FeatureRequestError("status is required")
     records.record_status(ctx.session, request, status, by=by, now=ctx.now(), note=note or None)

@@ -45,6 +45,15 @@ def get(session: Session, account_id: int, feature_request_id: int) -> FeatureRe
     return found
 
 
+def titles(session: Session, account_id: int, ids: Iterable[int]) -> dict[int, str]:
+    """The titles of the account's requests with these ids (those that exist)."""
+    wanted = [i for i in set(ids) if 0 < i <= MAX_REQUEST_ID]
+    if not wanted:
+        return {}
+    return dict(session.execute(sa.select(FeatureRequest.id, FeatureRequest.title).where(
+        FeatureRequest.account_id == account_id, FeatureRequest.id.in_(wanted))).tuples().all())
+
+
 def canonical(session: Session, request: FeatureRequest) -> FeatureRequest:
     """The request a duplicate was merged into (following chains), or the request itself."""
     seen = {request.id}

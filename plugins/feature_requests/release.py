@@ -104,8 +104,11 @@ def plan_json(request: FeatureRequest, result: ReleasePlan) -> dict[str, Any]:
     }
 
 
-def release(ctx: PluginContext, request: FeatureRequest, *, by: str, dry_run: bool) -> dict[str, Any]:
+def release(ctx: PluginContext, request: FeatureRequest, *, by: str, dry_run: bool,
+            note: str | None = None) -> dict[str, Any]:
     """Release a request: mark it released and record one notice per requester not told yet.
+
+    ``note`` (the admin's words about the release) goes into the request's history with the step.
 
     Running it again tells nobody twice; it only reaches requesters linked since.
 
@@ -121,8 +124,8 @@ def release(ctx: PluginContext, request: FeatureRequest, *, by: str, dry_run: bo
     if result.problems:
         raise FeatureRequestError("; ".join(result.problems), 409)
     settings = settings_of(ctx)
-    if request.status != "released":
-        record_status(ctx.session, request, "released", by=by, now=ctx.now())
+    if request.status != "released" or note:
+        record_status(ctx.session, request, "released", by=by, now=ctx.now(), note=note)
     templates = settings.release_templates()
     values = context_for(request)
     recorded = notify_requesters(ctx, [
