@@ -22,7 +22,7 @@ import zoneinfo
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import flask_babel
 import pytz
@@ -78,7 +78,8 @@ def select_timezone() -> str:
     """The browser's timezone from the ``deskmate_tz`` cookie when it names a real zone, else UTC."""
     if not has_request_context():
         return "UTC"
-    name = request.cookies.get(TZ_COOKIE) or ""
+    # The layout's script writes the name with encodeURIComponent ("Europe%2FRome"); werkzeug does not decode.
+    name = unquote(request.cookies.get(TZ_COOKIE) or "")
     if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
         return "UTC"
     try:

@@ -97,6 +97,14 @@ def test_when_is_local_human_and_to_the_minute(app):
         assert when(moment.replace(tzinfo=None)) == "8 dic 2026, 08:05"  # naive means UTC, as stored
 
 
+def test_the_timezone_cookie_is_read_as_the_layout_writes_it(app):
+    moment = datetime(2026, 7, 1, 20, 0, tzinfo=UTC)
+    # The admin layout's script stores encodeURIComponent(zone): the slash arrives as %2F.
+    with app.test_request_context(headers={"Accept-Language": "en-GB", "Cookie": f"{TZ_COOKIE}=Europe%2FRome"}):
+        refresh()
+        assert when(moment) == "1 Jul 2026, 22:00"
+
+
 def test_ago_reads_from_the_apps_clock(app, clock):
     with app.test_request_context(headers={"Accept-Language": "it"}):
         assert ago(clock.now() - timedelta(minutes=5)) == "5 minuti fa"
