@@ -42,7 +42,7 @@ translations: $(STAMP)
 	    --project Deskmate -o $$pot $${dir%/translations} || exit 1; \
 	  for lang in fr it; do \
 	    if [ -f $$dir/$$lang/LC_MESSAGES/messages.po ]; then \
-	      $(BIN)/pybabel -q update --no-fuzzy-matching --width 120 -i $$pot -d $$dir -l $$lang; \
+	      $(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete --width 120 -i $$pot -d $$dir -l $$lang; \
 	    else $(BIN)/pybabel -q init -i $$pot -d $$dir -l $$lang --width 120 \
 	      && $(BIN)/python -m app.i18n $$dir/$$lang/LC_MESSAGES/messages.po; fi || exit 1; \
 	  done; rm -f $$pot; \

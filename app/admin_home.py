@@ -67,8 +67,12 @@ def worker_card(session: Session, now: datetime, failed_since: datetime) -> Card
         lines.append(gettext("Last seen %(when)s.", when=ago(last_beat)))
     else:
         lines.append(gettext("Last seen %(when)s: is “flask worker” running?", when=ago(last_beat)))
-    lines.append(ngettext("%(num)d event waiting", "%(num)d events waiting", events["pending"]) + ", "
-                 + ngettext("%(num)d work item waiting", "%(num)d work items waiting", work["pending"]) + ".")
+    if waiting:
+        lines.append(gettext("Waiting: %(events)s, %(items)s.",
+                             events=ngettext("%(num)d event", "%(num)d events", events["pending"]),
+                             items=ngettext("%(num)d work item", "%(num)d work items", work["pending"])))
+    else:
+        lines.append(gettext("Nothing is waiting."))
     if stuck:
         lines.append(ngettext("%(num)d item stuck past its lease.", "%(num)d items stuck past their lease.",
                               stuck))

@@ -84,3 +84,13 @@ def test_home_counts_only_this_accounts_failures(app, client, admin_token, clock
     sign_in(client, admin_token)
     page = client.get("/admin/?lang=en").get_data(as_text=True)
     assert "Nothing has failed." in page
+
+
+def test_worker_card_counts_what_waits_with_plurals(app, client, admin_token, account_id, clock):
+    with storage.session(app) as session:
+        for key in ("one", "two"):
+            workqueue.enqueue(session, account_id=account_id, kind="x.y", key=key, payload={}, now=clock.now())
+    beat(app, clock.now() - timedelta(seconds=20))
+    sign_in(client, admin_token)
+    page = client.get("/admin/?lang=en").get_data(as_text=True)
+    assert "Waiting: 0 events, 2 work items." in page and "Busy" in page
