@@ -41,6 +41,7 @@ SANDBOX_BILLING_AUTHORIZATION = "Bearer billing-sandbox-secret"
 # echoes of its own, and its comments are told apart from the agents'.
 SANDBOX_API_USER_EMAIL = "deskmate-bot@deskmate-sandbox.example"
 SANDBOX_DATABASE = Path("instance") / "sandbox.sqlite3"
+SANDBOX_ZAF_SDK_CACHE = Path("instance") / "zaf_sdk"  # kept across runs, so the sidebar works offline
 SLA_CHANNEL = "#premium-partners"
 NEWS_CHANNEL = "#breaking-news"
 
@@ -97,6 +98,7 @@ def start_sandbox(ports: SandboxPorts) -> dict[str, str]:
         "--webhook-url", f"{public}/webhooks/zendesk", "--webhook-secret", webhook_secret,
         "--interactivity-url", f"{public}/slack/interactions",
         "--sidebar-url", f"{public}/sidebar/", "--widget-url", f"{public}/news/widget.js",
+        "--zaf-sdk-cache", str(SANDBOX_ZAF_SDK_CACHE),
     ]
     process = subprocess.Popen(command)
     atexit.register(_stop, process)
@@ -115,6 +117,8 @@ def start_sandbox(ports: SandboxPorts) -> dict[str, str]:
         "DESKMATE_SLACK_SIGNING_SECRET": "sandbox-signing-secret",
         "DESKMATE_SLACK_BASE_URL": ports.slack_url + "/api/",
         "DESKMATE_PUBLIC_URL": public,
+        # The sidebar's ZAF SDK from the helpdesk emulator (bundled from npm once, then cached): no CDN needed.
+        "DESKMATE_SIDEBAR_ZAF_SDK_URL": ports.helpdesk_url + "/zaf_sdk.js",
     }
 
 

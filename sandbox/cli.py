@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,6 +18,8 @@ from .slack import SlackState
 from .slack import create_app as create_slack_app
 from .zendesk import HelpdeskState
 from .zendesk import create_app as create_helpdesk_app
+from .zendesk.sdk import EXTENSION as LOCAL_SDK
+from .zendesk.sdk import LocalSdk
 
 TICKET_EVENTS = [
     f"zen:event-type:ticket.{kind}"
@@ -57,6 +60,8 @@ def main() -> None:
 @click.option("--interactivity-url", default=None, help="Where Slack button clicks are posted.")
 @click.option("--sidebar-url", default=None, help="The ticket sidebar app URL shown in the agent workspace.")
 @click.option("--signed-urls/--no-signed-urls", default=True, help="Load the sidebar with an RS256 JWT POST.")
+@click.option("--zaf-sdk-cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Serve Zendesk's ZAF SDK at /zaf_sdk.js, bundled from npm once and kept in this folder.")
 @click.option("--slack-post-rate", default=1.0, show_default=True, type=float,
               help="Slack messages per second per channel before `ratelimited` (Slack's own is about 1).")
 @click.option("--slack-post-burst", default=4, show_default=True, type=int)
@@ -79,6 +84,7 @@ def serve(
     interactivity_url: str | None,
     sidebar_url: str | None,
     signed_urls: bool,
+    zaf_sdk_cache: Path | None,
     slack_post_rate: float,
     slack_post_burst: int,
     widget_url: str,
@@ -95,6 +101,8 @@ def serve(
         sidebar_signed_urls=signed_urls,
     )
     helpdesk_server = ServerThread(create_helpdesk_app(helpdesk), port=zendesk_port, host=host)
+    if zaf_sdk_cache is not None:
+        helpdesk_server.app.extensions[LOCAL_SDK] = LocalSdk(zaf_sdk_cache).start()
     if seed:
         seed_helpdesk(helpdesk)
         seed_slack(slack_state)

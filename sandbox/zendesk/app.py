@@ -30,6 +30,7 @@ def create_app(state: HelpdeskState | None = None, **options: Any) -> Flask:
     from .api_people import bp as people_bp
     from .api_tickets import bp as tickets_bp
     from .control import bp as control_bp
+    from .sdk import bp as sdk_bp
     from .workspace import bp as workspace_bp
 
     if state is None:
@@ -45,6 +46,7 @@ def create_app(state: HelpdeskState | None = None, **options: Any) -> Flask:
         app.register_blueprint(bp, url_prefix=API_PREFIX)
     app.register_blueprint(control_bp)
     app.register_blueprint(workspace_bp)
+    app.register_blueprint(sdk_bp)  # /zaf_sdk.js, when the sandbox was started with a local SDK
     app.before_request(_before_api)
     app.after_request(_after_api)
 

@@ -7,7 +7,7 @@ import { alert, h } from "./dom.js";
 import { loadMessages, t } from "./i18n.js";
 import { recentPanel, requesterPanel } from "./panels.js";
 import { headerBadges, renderPanel } from "./render.js";
-import { autoResize, connect } from "./zaf.js";
+import { autoResize, connect, HelpdeskUnreachable } from "./zaf.js";
 
 const root = document.getElementById("app");
 const uiBase = document.querySelector('meta[name="deskmate-ui"]').getAttribute("content");
@@ -75,6 +75,22 @@ function render(data, reload) {
   root.setAttribute("aria-busy", "false");
 }
 
+// Without the helpdesk the agent's locale is unknown: the browser's language says what failed and what to do.
+async function unreachable(error) {
+  try {
+    await loadMessages(uiBase, navigator.language);
+  } catch {
+    showError("Deskmate", String(error.message));
+    return;
+  }
+  let host = error.sdkUrl;
+  try { host = new URL(error.sdkUrl, location.href).host; } catch { /* the URL as configured */ }
+  const body = error.reason === "sdk"
+    ? t("error.zaf_sdk", { host })
+    : t("error.zaf_silent", { count: error.seconds });
+  showError(t("error.zaf_title"), body, () => location.reload());
+}
+
 async function start() {
   let session;
   try {
@@ -82,6 +98,10 @@ async function start() {
     zaf = session.client;
     await loadMessages(uiBase, session.locale);
   } catch (error) {
+    if (error instanceof HelpdeskUnreachable) {
+      await unreachable(error);
+      return;
+    }
     showError("Deskmate", String(error.message || error));
     return;
   }
