@@ -35,7 +35,8 @@ def report_png(report: dict[str, Any], *, title: str) -> bytes:
                    label=gettext("Tickets created"))
     top.set_ylabel(gettext("Tickets"), color=MUTED)
     top.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    top.set_ylim(0, max([day["tickets"] for day in days] + [1]) * 1.15)
+    # Headroom above the tallest bar and the 100% line, for the legend.
+    top.set_ylim(0, max([day["tickets"] for day in days] + [1]) * 1.35)
     top.set_xticks(positions, labels, rotation=45 if len(days) > 10 else 0, fontsize=8,
                    ha="right" if len(days) > 10 else "center")
     share = top.twinx()
@@ -45,7 +46,8 @@ def report_png(report: dict[str, Any], *, title: str) -> bytes:
         [line] = share.plot([p[0] for p in points], [p[1] for p in points], color="#1f6f43", marker="o",
                             label=gettext("Answered within target"))
         handles.append(line)
-    share.set_ylim(0, 105)
+    share.set_ylim(0, 125)
+    share.set_yticks([0, 25, 50, 75, 100])
     share.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     share.set_ylabel(gettext("Answered within target"), color=MUTED)
     top.legend(handles=handles, loc="upper left", fontsize=8, frameon=False, ncols=2)
@@ -62,7 +64,8 @@ def report_png(report: dict[str, Any], *, title: str) -> bytes:
                      loc="left", fontsize=11, fontweight="bold", color=INK, pad=8)
     if breaches:
         names = [texts.key_label(dimension, name) for name, _ in reversed(breaches)]
-        bottom.barh(names, [count for _, count in reversed(breaches)], color="#c0392b")
+        bottom.barh(names, [count for _, count in reversed(breaches)], color="#c0392b", height=0.6)
+        bottom.set_ylim(-0.6, max(len(names), 4) - 0.4)  # one breach is a bar, not a wall
         bottom.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         bottom.set_xlim(0, max(count for _, count in breaches) * 1.1)
         bottom.set_xlabel(gettext("Breaches"), color=MUTED)
