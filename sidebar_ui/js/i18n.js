@@ -172,7 +172,9 @@ export function formatDuration(totalSeconds) {
   const days = Math.floor(seconds / 86400);
   const hours = Math.floor((seconds % 86400) / 3600);
   const minutes = Math.floor((seconds % 3600) / 60);
-  if (days > 0) return t("duration.days_hours", { days, hours });
+  // A zero part is left out: a target of a day reads "1 d", not "1 d 0 h".
+  if (days > 0) return hours ? t("duration.days_hours", { days, hours }) : t("duration.days", { days });
+  if (hours > 0 && minutes === 0 && seconds % 60 === 0) return t("duration.hours", { hours });
   if (hours > 0) return t("duration.hours_minutes", { hours, minutes: String(minutes).padStart(2, "0") });
   if (minutes > 0) return t("duration.minutes_seconds", { minutes, seconds: String(seconds % 60).padStart(2, "0") });
   return t("duration.seconds", { seconds });

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "admin"
 
 
-def test_routing_reason_reads_in_english_and_in_italian(browser, zaf_sdk, desk, helpdesk):  # noqa: F811
+def test_routing_reason_and_targets_read_in_english_and_in_italian(browser, zaf_sdk, desk, helpdesk):  # noqa: F811
     partner = desk.ticket("ops@studio-aurora.example", "Live stream buffering on every event",
                           "Our pay-per-view stream keeps buffering since this morning.")
     viewer = desk.ticket("luca.rossi@mail.example", "Cannot download replays", "Please let me download it.")
@@ -46,4 +46,6 @@ def test_routing_reason_reads_in_english_and_in_italian(browser, zaf_sdk, desk, 
     page, frame = open_sidebar(browser, zaf_sdk, f"{helpdesk.url}/agent/tickets/{viewer}?as={giulia}")
     routing = frame.inner_text("[data-panel=routing]")
     assert "Motivo: nessuna regola applicabile, quindi il segmento predefinito: Utente" in routing, routing
+    first_reply = frame.inner_text("[data-panel=sla]")
+    assert "Obiettivo 1 g ·" in first_reply and "1 g 0 h" not in first_reply, first_reply  # a day, said as one
     page.close()
