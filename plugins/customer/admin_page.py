@@ -15,12 +15,31 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Response, render_template, request, stream_with_context
 
-from app.api import admin_page, current_account, require_admin_page, transaction
+from app.api import (
+    admin_page,
+    current_account,
+    get_locale,
+    gettext,
+    lazy_gettext,
+    request_context,
+    require_admin_page,
+    transaction,
+)
 from plugins.customer.models import ACTION_STATES, CustomerAction
 from plugins.customer.settings import ACTION_KINDS
 from plugins.customer.texts import money, summary
 
 bp = Blueprint("customer_admin_page", __name__, template_folder="templates")
+STATE_LABELS = {
+    "requested": lazy_gettext("requested"), "awaiting_approval": lazy_gettext("awaiting approval"),
+    "approved": lazy_gettext("approved"), "done": lazy_gettext("done"), "refused": lazy_gettext("refused"),
+    "declined": lazy_gettext("declined"), "failed": lazy_gettext("failed"),
+}
+KIND_LABELS = {
+    "refund": lazy_gettext("refund"), "reverse_duplicate": lazy_gettext("duplicate charge reversal"),
+    "cancel_subscription": lazy_gettext("subscription cancellation"), "promo_code": lazy_gettext("promo code"),
+}
+FILTER_LABELS = {"since": lazy_gettext("From"), "until": lazy_gettext("To")}
 PAGE_SIZE = 100
 CSV_COLUMNS = ("id", "requested_at", "ticket_id", "kind", "state", "agent", "agent_id", "customer_email",
                "purchase_id", "amount_minor", "currency", "reason", "option", "rule", "approval_reason",
@@ -38,7 +57,8 @@ def _day(name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FilterError(f"'{name}' must be a date such as 2026-12-07") from None
+        raise FilterError(gettext("“%(field)s” must be a date, such as 2026-12-07.",
+                                  field=FILTER_LABELS[name])) from None
 
 
 def _filters() -> tuple[list[Any], dict[str, Any]]:
@@ -51,20 +71,20 @@ def _filters() -> tuple[list[Any], dict[str, Any]]:
     clauses: list[Any] = [CustomerAction.account_id == account.id]
     if state:
         if state not in ACTION_STATES:
-            raise FilterError(f"state must be one of {', '.join(ACTION_STATES)}")
+            raise FilterError(gettext("Choose a state from the list."))
         clauses.append(CustomerAction.state == state)
     if kind:
         if kind not in ACTION_KINDS:
-            raise FilterError(f"kind must be one of {', '.join(ACTION_KINDS)}")
+            raise FilterError(gettext("Choose an action from the list."))
         clauses.append(CustomerAction.kind == kind)
     if agent:
         if len(agent) > 255:
-            raise FilterError("the agent filter is too long")
+            raise FilterError(gettext("The agent's name is too long: type part of it."))
         clauses.append(CustomerAction.agent_name.ilike(
             "%" + agent.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", escape="\\"))
     since, until = _day("since"), _day("until")
     if since and until and until < since:
-        raise FilterError("'until' must not be before 'since'")
+        raise FilterError(gettext("“To” must not be before “From”."))
     if since:
         clauses.append(CustomerAction.requested_at >= datetime.combine(since, time(), UTC))
     if until:
@@ -74,15 +94,14 @@ def _filters() -> tuple[list[Any], dict[str, Any]]:
 
 @bp.get("/admin/customer/actions")
 @require_admin_page
-@admin_page("Billing actions")
+@admin_page(lazy_gettext("Billing actions"))
 def actions_page() -> Any:
     """The audit of billing actions, filtered; ``format=csv`` downloads it."""
     try:
         clauses, shown = _filters()
     except FilterError as error:
         return render_template("customer/actions.html", actions=[], totals=[], filters=request.args,
-                               error=str(error), states=ACTION_STATES, kinds=ACTION_KINDS, count=0,
-                               describe=summary, money=money), 422
+                               error=str(error), count=0, tickets={}, **_labels()), 422
     if request.args.get("format") == "csv":
         return _csv(clauses)
     with transaction() as session:
@@ -93,8 +112,19 @@ def actions_page() -> Any:
             sa.select(CustomerAction.currency, sa.func.sum(CustomerAction.amount), sa.func.count())
             .where(*clauses, CustomerAction.state == "done", CustomerAction.amount.is_not(None))
             .group_by(CustomerAction.currency)).all()
+    mirror = request_context("customer").mirror
+    tickets = mirror.tickets({action.ticket_id for action in actions})
     return render_template("customer/actions.html", actions=actions, totals=totals, filters=shown, error=None,
-                           states=ACTION_STATES, kinds=ACTION_KINDS, count=count, describe=summary, money=money)
+                           count=count, tickets=tickets, helpdesk_url=current_account().helpdesk_url, **_labels())
+
+
+def _labels() -> dict[str, Any]:
+    """The page's words for states and kinds, and the functions that describe an action in the reader's language."""
+    language = str(get_locale() or "en")
+    return {"states": {state: str(STATE_LABELS[state]) for state in ACTION_STATES},
+            "kinds": {kind: str(KIND_LABELS.get(kind, kind)) for kind in ACTION_KINDS},
+            "describe": lambda action: summary(action, language),
+            "money": lambda amount, currency: money(amount, currency, language)}
 
 
 def _csv(clauses: list[Any]) -> Response:
