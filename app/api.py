@@ -35,9 +35,10 @@ The surface, by concern:
   ``cached_sidebar_ticket`` (in a sidebar-session route: the ticket as the panels saw it, from the cache).
 - **Errors and time**: ``HelpdeskError``, ``current_time()``.
 - **Texts in the reader's language** (Flask-Babel, so a plugin never imports ``flask_babel`` itself):
-  ``gettext``, ``ngettext``, ``lazy_gettext``, ``format_datetime``, ``format_timedelta``, ``format_decimal``,
-  ``get_locale``, ``get_timezone``. A plugin's catalogs live in ``plugins/<name>/translations`` (``docs/plugins.md``,
-  *Translating server texts*); templates have ``_``, ``ngettext`` and the ``|when`` / ``|ago`` filters.
+  ``gettext``, ``ngettext``, ``pgettext``, ``lazy_gettext``, ``format_datetime``, ``format_timedelta``,
+  ``format_decimal``, ``get_locale``, ``get_timezone``. A plugin's catalogs live in
+  ``plugins/<name>/translations`` (``docs/plugins.md``, *Translating server texts*); templates have ``_``,
+  ``ngettext`` and the ``|when`` / ``|ago`` filters.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ from app.effects import (
 )
 from app.events import Event, TicketSnapshot, parse_time
 from app.hookspecs import hookimpl
-from app.i18n import gettext, lazy_gettext, ngettext
+from app.i18n import gettext, lazy_gettext, ngettext, pgettext
 from app.mirror import Mirror, MirrorOrganization, MirrorTicket, MirrorUser
 from app.notices import (
     NOTICE_STATES,
@@ -172,6 +173,7 @@ __all__ = [
     "parse_time",
     "perform_core_effect",
     "perform_work_once",
+    "pgettext",
     "read_connection",
     "request_context",
     "require_admin",

@@ -137,6 +137,12 @@ def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     return str(flask_babel.ngettext(singular, plural, num, **variables))
 
 
+def pgettext(context: str, string: str, **variables: Any) -> str:
+    """``gettext`` for a word whose translation depends on what it describes: ``pgettext("ticket status",
+    "Open")`` is "Ouvert" where a request's "Open" is "Ouverte"."""
+    return str(flask_babel.pgettext(context, string, **variables))
+
+
 def lazy_gettext(string: str, **variables: Any) -> LazyString:
     """``gettext`` deferred until the text is shown: for texts defined at import (an admin page's menu title)."""
     return flask_babel.lazy_gettext(string, **variables)
