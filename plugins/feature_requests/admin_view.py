@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from app.api import HelpdeskError, PluginContext, gettext, lazy_gettext, parse_time
+from app.api import HelpdeskError, PluginContext, gettext, lazy_gettext, parse_time, pgettext
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,6 @@ SORT_LABELS = {"demand": lazy_gettext("Most asked for"), "newest": lazy_gettext(
                "updated": lazy_gettext("Recently updated"), "title": lazy_gettext("Title")}
 VIA_LABELS = {"sidebar": lazy_gettext("the sidebar"), "tag": lazy_gettext("a ticket tag"),
               "api": lazy_gettext("the admin")}
-TICKET_STATUS_LABELS = {
-    "new": lazy_gettext("New"), "open": lazy_gettext("Open"), "pending": lazy_gettext("Pending"),
-    "hold": lazy_gettext("On hold"), "solved": lazy_gettext("Solved"), "closed": lazy_gettext("Closed"),
-}
 SEGMENT_LABELS = {"premium_partner": lazy_gettext("Premium partner"), "user": lazy_gettext("User")}
 _MERGED_INTO = re.compile(r"^merged into #(\d+)$")
 _MERGE_UNDONE = re.compile(r"^merge into #(\d+) undone$")
@@ -115,7 +111,11 @@ def status_label(status: str | None) -> str:
 
 
 def ticket_status_label(status: str | None) -> str:
-    return str(TICKET_STATUS_LABELS.get(status or "", status or gettext("status not known yet")))
+    """A ticket's status in the helpdesk's words; "Open" is a ticket's, not a request's (pgettext)."""
+    labels = {"new": pgettext("ticket status", "New"), "open": pgettext("ticket status", "Open"),
+              "pending": pgettext("ticket status", "Pending"), "hold": pgettext("ticket status", "On hold"),
+              "solved": pgettext("ticket status", "Solved"), "closed": pgettext("ticket status", "Closed")}
+    return labels.get(status or "", status or gettext("status not known yet"))
 
 
 def segment_label(segment: str | None) -> str:
