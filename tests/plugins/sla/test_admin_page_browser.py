@@ -63,7 +63,8 @@ def waiting(app, last_week):  # noqa: F811
                requester_id=1000071, subject="Cannot download replays")
 
 
-def open_page(browser: Any, served: str, admin_token: str, language: str) -> Any:
+def signed_in_page(browser: Any, served: str, admin_token: str, language: str) -> Any:
+    """A new browser page of an admin in Rome reading ``language``, signed in through the login form."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Rome",
                                   locale={"en": "en-GB", "fr": "fr-FR", "it": "it-IT"}[language])
     page = context.new_page()
@@ -71,6 +72,11 @@ def open_page(browser: Any, served: str, admin_token: str, language: str) -> Any
     page.fill("#token", admin_token)
     page.click("button.primary")
     page.wait_for_url(f"{served}/admin/**")
+    return page
+
+
+def open_page(browser: Any, served: str, admin_token: str, language: str) -> Any:
+    page = signed_in_page(browser, served, admin_token, language)
     page.goto(f"{served}/admin/sla?{PERIOD}&lang={language}")
     page.wait_for_function("document.querySelector('img.sla-chart').complete")
     return page
