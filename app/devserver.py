@@ -268,7 +268,16 @@ def main() -> None:
             "  never touched. (set DESKMATE_ZENDESK_* to use a real account)",
         ]
     print("\n".join(lines) + "\n", flush=True)
-    run_simple(HOST, PORT, app, threaded=True, use_reloader=False)
+    # `kill` ends the run as Ctrl-C does: the embedded worker stops and the sandbox with it (atexit).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        run_simple(HOST, PORT, app, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        from app.worker import embedded
+
+        embedded.stop(app, wait_seconds=15)
 
 
 if __name__ == "__main__":

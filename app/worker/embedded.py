@@ -59,14 +59,21 @@ def start(app: Flask) -> threading.Thread | None:
     return state.thread
 
 
-def stop(app: Flask) -> None:
-    """Stop the embedded worker (tests; the process ending stops the daemon thread anyway)."""
+def stop(app: Flask, wait_seconds: float = 0.0) -> None:
+    """Stop the embedded worker, waiting up to ``wait_seconds`` for its thread to end.
+
+    A serving process that ends (``make run`` on Ctrl-C) waits, so the worker's scheduler is shut down before the
+    interpreter's thread pools are: otherwise a timer due at that moment logs "cannot schedule new futures after
+    shutdown".
+    """
     state: EmbeddedWorker | None = app.extensions.get(EXTENSION)
     if state is None:
         return
     state.stop.set()
     if state.worker is not None:
         state.worker.stop()
+    if wait_seconds and state.thread is not None:
+        state.thread.join(timeout=wait_seconds)
 
 
 def _run(app: Flask, state: EmbeddedWorker) -> None:
