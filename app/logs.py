@@ -25,11 +25,14 @@ class JSONFormatter(logging.Formatter):
 
 
 class _MigrationNews(logging.Filter):
-    """Alembic's lines that say something happened ("Running upgrade a -> b"); not its set-up chatter
-    ("Context impl SQLiteImpl", "Will assume transactional DDL"), printed by every command that looks."""
+    """Alembic's warnings, and its line per migration ("Running upgrade a -> b") at DEBUG only: app.migrate says
+    in one line how many ran. Never its set-up chatter ("Context impl SQLiteImpl", "Will assume transactional
+    DDL"), which every command that looks at the schema would print."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING or record.getMessage().startswith("Running ")
+        if record.levelno >= logging.WARNING:
+            return True
+        return record.getMessage().startswith("Running ") and logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
 def configure(log_format: str, level: str) -> None:

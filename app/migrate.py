@@ -8,6 +8,7 @@ repository's ``plugins/<name>/`` or a distribution installed on its own.
 from __future__ import annotations
 
 import inspect
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from flask import Flask
 from app.plugins import plugin_manager
 
 ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("deskmate.migrate")
 
 
 def plugin_migrations(plugin: Any) -> Path | None:
@@ -70,8 +72,15 @@ def at_head(app: Flask) -> bool:
     return current == wanted
 
 
-def upgrade(app: Flask, revision: str = "heads") -> None:
-    command.upgrade(alembic_config(app), revision)
+def upgrade(app: Flask, revision: str = "heads") -> int:
+    """Apply the migrations up to ``revision``; returns how many ran, said in one log line when any did."""
+    applied: list[str] = []
+    config = alembic_config(app)
+    config.attributes["on_version_apply"] = lambda step, **_: applied.append(step.up_revision_id or "")
+    command.upgrade(config, revision)
+    if applied:
+        log.info("database migrated: %d migration%s applied", len(applied), "" if len(applied) == 1 else "s")
+    return len(applied)
 
 
 def downgrade(app: Flask, revision: str) -> None:

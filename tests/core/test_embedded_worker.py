@@ -1,4 +1,5 @@
-"""The embedded worker starts in a serving process once the schema is at head, never in a ``flask`` command."""
+"""Start-up: the embedded worker starts in a serving process once the schema is at head, never in a ``flask``
+command; commands print what they are for, and migrating says in one line how many migrations ran."""
 
 from __future__ import annotations
 
@@ -102,3 +103,21 @@ def test_tokens_create_prints_only_the_token(database_url: str, app: Flask) -> N
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("dm_") and len(done.stdout.splitlines()) == 1
     assert done.stderr == ""
+
+
+def test_migrating_says_in_one_line_how_many_ran_and_nothing_when_none_did(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    app = create_app(base_config(f"sqlite:///{tmp_path / 'fresh.sqlite3'}", log_level="INFO"))
+    try:
+        capfd.readouterr()
+        applied = upgrade(app)
+        first = capfd.readouterr().err
+        again = upgrade(app)
+        second = capfd.readouterr().err
+    finally:
+        storage.dispose(app)
+
+    assert applied > 5 and again == 0
+    [line] = first.splitlines()
+    assert line.endswith(f"INFO    deskmate.migrate: database migrated: {applied} migrations applied")
+    assert second == ""
