@@ -106,6 +106,7 @@ def test_decisions_are_listed_and_shown_one_by_one(client, admin_headers, post_w
     one = client.get("/admin/api/routing/decisions/2003", headers=admin_headers).get_json()
     assert (one["segment"], one["group"], one["reason"]) == ("user", "Tier 1",
                                                              "no rule matched: default segment user")
+    assert one["reasons"] == [{"kind": "default", "value": "user"}]
     missing = client.get("/admin/api/routing/decisions/9999", headers=admin_headers)
     assert missing.status_code == 404
 
