@@ -272,7 +272,9 @@ def error_answer(status: int, message: str, field: str | None = None) -> Any:
     """An error as the request expects it: an HTML page for admin pages, else the JSON error body."""
     extra = {"field": field} if field is not None else {}
     if is_html_page():
-        return render_template("admin/error.html", status=status, message=message, field=field), status
+        # The internal error's developer sentence stays in the log; the page says it in the reader's language.
+        shown = None if message == INTERNAL_ERROR else message
+        return render_template("admin/error.html", status=status, message=shown, field=field), status
     return json_error(status, message, **extra)
 
 

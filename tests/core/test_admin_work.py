@@ -77,3 +77,18 @@ def test_an_unknown_admin_page_is_a_translated_404(client, admin_token):
     answer = client.get("/admin/nowhere?lang=it")
     assert answer.status_code == 404
     assert "Non esiste una pagina a questo indirizzo" in answer.get_data(as_text=True)
+
+
+def test_an_admin_page_that_breaks_says_so_in_the_admins_language(client, admin_token, monkeypatch):
+    from app import admin_home
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(admin_home, "failed_work_card", broken)
+    sign_in(client, admin_token)
+    answer = client.get("/admin/?lang=fr")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 500
+    assert "Deskmate n\u2019a pas pu répondre à cette demande." in page
+    assert "database on fire" not in page and "internal error" not in page
