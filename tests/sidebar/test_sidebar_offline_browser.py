@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from sandbox.zendesk.sdk import EXTENSION, LocalSdk
 from tests.sandbox_fixtures import Emulator
-from tests.sidebar.test_sidebar_browser import ARTIFACTS, browser, desk, served, zaf_sdk
+from tests.sidebar.test_sidebar_browser import ARTIFACTS, ZAF_CDN, browser, desk, served, zaf_sdk
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser", "desk", "served", "zaf_sdk"]  # the fixtures this module reuses
@@ -84,4 +84,26 @@ def test_with_the_sandboxs_own_sdk_the_sidebar_works_without_internet(browser, l
     expect(app).to_contain_text("Premium partner")
     expect(app).to_contain_text("Studio Aurora")
     page.screenshot(path=str(ARTIFACTS / "sidebar_offline_local_sdk.png"))
+    page.close()
+
+
+# An SDK that loads but whose helpdesk never answers (a host page that does not speak ZAF).
+SILENT_SDK = ("window.ZAFClient = {init: function () { return {"
+              "get: function () { return new Promise(function () {}); }, on: function () {}, invoke: function () {}};"
+              " }};")
+
+
+def test_when_the_helpdesk_does_not_answer_the_sidebar_says_so(browser, desk, helpdesk):
+    ticket = desk.ticket("ops@studio-aurora.example", "Live stream buffering", "Since 20:00.")
+    desk.settle()
+
+    page = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 800}).new_page()
+    page.route(ZAF_CDN, lambda route: route.fulfill(status=200, body=SILENT_SDK,
+                                                    content_type="application/javascript"))
+    page.goto(f"{helpdesk.url}/agent/tickets/{ticket}")
+    frame = page.wait_for_selector("#sidebar-frame").content_frame()
+    app = frame.locator("#app")
+    expect(app).to_have_attribute("data-state", "error", timeout=20_000)
+    expect(app).to_contain_text("Deskmate cannot reach the helpdesk")
+    expect(app).to_contain_text("The helpdesk did not say which ticket is open within 10 seconds: reload the ticket.")
     page.close()
