@@ -122,3 +122,20 @@ def test_templates_have_plurals_through_ngettext(app):
         with app.test_request_context(headers={"Accept-Language": language}):
             refresh()
             assert [render_template_string(source, n=n) for n in (0, 1, 2)] == texts
+
+
+def test_a_text_in_several_catalogs_reads_the_same_in_each():
+    """The core's and the plugins' catalogs are merged into one (Flask-Babel, one domain): the same English text
+    translated two ways in two catalogs would show one of them on every page, whichever was merged last. Give the
+    text words of its own where the meaning differs ("Failed at", not "Failed")."""
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    for path in CATALOGS:
+        language = path.parent.parent.name
+        with path.open("rb") as source:
+            for message in read_po(source, locale=language):
+                if message.id:
+                    key = message.id if isinstance(message.id, str) else "\n".join(message.id)
+                    seen.setdefault((language, key), {})[catalog_id(path)] = str(message.string)
+    clashes = [f"{language} {text!r}: " + "; ".join(f"{where}: {said!r}" for where, said in found.items())
+               for (language, text), found in sorted(seen.items()) if len(set(found.values())) > 1]
+    assert not clashes, "\n".join(clashes)
