@@ -1,6 +1,6 @@
 // Texts: the catalog /sidebar/ui/i18n/<language>.json (the core's and the plugins'), English as the fallback for any missing key.
 
-const SUPPORTED = ["en", "it"];
+const SUPPORTED = ["en", "fr", "it"];
 let messages = {};
 let fallback = {};
 let language = "en";

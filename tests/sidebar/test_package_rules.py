@@ -208,6 +208,10 @@ def test_translations_of_the_app_and_the_sidebar_have_the_same_keys():
         english = keys(json.loads((folder / "en.json").read_text()))
         italian = keys(json.loads((folder / "it.json").read_text()))
         assert english == italian, f"{folder}: {english ^ italian}"
+    for folder in (ROOT / "sidebar_ui" / "i18n", *plugin_folders):  # the sidebar speaks French too
+        english = keys(json.loads((folder / "en.json").read_text()))
+        french = keys(json.loads((folder / "fr.json").read_text()))
+        assert english == french, f"{folder}: {english ^ french}"
 
 
 def test_every_text_key_the_sidebar_uses_is_translated():

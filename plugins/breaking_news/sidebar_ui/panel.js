@@ -28,7 +28,7 @@ function inline(h, node) {
 export function richText(h, blocks) {
   return (blocks || []).map((block) => {
     if (block?.type === "ul") {
-      return h("ul", { class: "dm-news__list" },
+      return h("ul", { class: "dm-small" },
         (block.items || []).map((item) => h("li", {}, (item || []).map((node) => inline(h, node)))));
     }
     return h("p", { class: "dm-text dm-small" }, (block?.children || []).map((node) => inline(h, node)));
@@ -46,7 +46,7 @@ export function render({ name, panel, h, t, text, tag, empty, section }) {
     return h("li", { "data-item": incident.id },
       h("div", { class: "dm-between" }, h("strong", { text: incident.title }),
         tag(text({ t: severity, default: incident.severity }), TONES[incident.severity] || "")),
-      h("div", { class: "dm-news__text" }, richText(h, incident.text)),
+      h("div", { class: "dm-rich", "data-text": "" }, richText(h, incident.text)),
       h("div", { class: "dm-row dm-small dm-muted" },
         tag(text({ t: status, default: incident.status })),
         h("span", { text: t("breaking_news.tickets", { count: incident.ticket_count ?? 0 }) }),
