@@ -73,6 +73,17 @@ def failures(app, account_id, clock) -> None:
                                     last_seen_at=now - timedelta(seconds=15)))
 
 
+def local_time(app: Any, moment: Any, locale: str, zone: str) -> str:
+    """``moment`` as the pages write it for a browser in ``locale`` and ``zone``."""
+    from flask_babel import refresh
+
+    from app.i18n import TZ_COOKIE, when
+
+    with app.test_request_context(headers={"Accept-Language": locale, "Cookie": f"{TZ_COOKIE}={zone}"}):
+        refresh()
+        return when(moment)
+
+
 def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -83,7 +94,7 @@ def visible_text(page: Any) -> str:
 
 
 @pytest.mark.parametrize("language", list(BROWSERS))
-def test_admin_pages_in_the_admins_language(browser, served, admin_token, failures, language):
+def test_admin_pages_in_the_admins_language(browser, served, app, clock, admin_token, failures, language):
     locale, zone = BROWSERS[language]
     texts = TEXTS[language]
     context = browser.new_context(locale=locale, timezone_id=zone, viewport={"width": 1280, "height": 800})
@@ -116,6 +127,7 @@ def test_admin_pages_in_the_admins_language(browser, served, admin_token, failur
         body = visible_text(page)
         assert texts["what"] in body and texts["ticket"] in body and "Live stream keeps buffering" in body
         assert not ISO_TIME.search(body), "an ISO time is shown"
+        assert local_time(app, clock.now() - timedelta(hours=3), locale, zone) in body  # the browser's zone
         assert "+00:00" not in body and ".000" not in body
         shot(page, f"admin-work-{language}")
 
