@@ -18,6 +18,14 @@ have made, stored in the inbox like a delivery (``source`` ``zendesk``, the even
   not its separate changes, so a late webhook of one of those changes is stored too and handled as the same,
   or an older, state of the ticket (plugins compare ``updated_at``), changing nothing.
 
+The ticket export gives each ticket's latest state, not its comments, so a reply an agent wrote while Deskmate
+was down would be missed (and the SLA bot would announce a breach of a ticket long answered). Each pass therefore
+also reads the incremental ticket *event* export with its ``comment_events`` sideload from a cursor of its own
+(stream ``ticket_events``): each comment Deskmate never received becomes the ``ticket.comment_added`` a webhook
+would have made, keyed ``ticket:<id>:comment:<comment id>`` like a delivered one (``inbox.comment_key``), with the
+ticket as the helpdesk has it now (``show_many``) and its author's role (the mirror, or ``show_many``). A
+ticket's description, part of its creation's update, is not a comment of its own (``ticket.created`` carries it).
+
 Changes younger than ``catch_up_settle_seconds`` are left for their webhooks, normally seconds away, and read by
 a later pass. The export has a rate limit of its own (Zendesk: 10 requests a minute), kept by a budget of its own
 next to the account's (``RateBudget`` with ``api="zendesk_export"``); every call also takes a token from the
@@ -49,7 +57,8 @@ from app.clock import Clock, get_clock
 from app.db import insert_for, rowcount, storage
 from app.events import ENVELOPE_PREFIX, EventError, normalise, parse_time
 from app.hookspecs import hookimpl
-from app.inbox import created_key
+from app.inbox import comment_key, created_key
+from app.mirror import Mirror
 from app.mirror.models import HelpdeskTicket
 from app.models import HelpdeskCursor, InboundEvent
 from app.plugins import PluginContext, Timer
@@ -58,7 +67,10 @@ from app.zendesk import HelpdeskError, zendesk_clients
 
 NAME = "catch_up"
 TICKETS = "tickets"
+COMMENTS = "ticket_events"
 EXPORT_PATH = "/incremental/tickets/cursor.json"
+EVENTS_PATH = "/incremental/ticket_events.json"
+SHOW_MANY = 100  # ids per show_many call, the helpdesk's limit
 EXPORT_API = "zendesk_export"
 
 log = logging.getLogger("deskmate.catch_up")
@@ -117,14 +129,60 @@ def _lease(app: Flask, account_id: int, owner: str, now: datetime, *, force: boo
         return cursor
 
 
-def _release(app: Flask, account_id: int, owner: str, now: datetime, error: str | None) -> None:
+def _release(app: Flask, account_id: int, owner: str, now: datetime, error: str | None,
+             gap_until: datetime | None) -> None:
+    """End the pass; ``gap_until`` (when it found a gap) moves the account's gap on."""
+    values: dict[str, Any] = {"leased_by": None, "leased_until": None, "last_pass_at": now, "last_error": error,
+                              "updated_at": now}
+    if gap_until is not None:
+        values["gap_until"] = gap_until
     with storage.session(app) as session:
         session.execute(
             sa.update(HelpdeskCursor)
             .where(HelpdeskCursor.account_id == account_id, HelpdeskCursor.stream == TICKETS,
                    HelpdeskCursor.leased_by == owner)
-            .values(leased_by=None, leased_until=None, last_pass_at=now, last_error=error, updated_at=now)
+            .values(**values)
         )
+
+
+def _stale(app: Flask, last_pass_at: datetime | None, now: datetime) -> bool:
+    """No pass for two intervals: every worker runs the timer, so Deskmate (or all its workers) was down."""
+    interval = app.config["DESKMATE"].catch_up_interval_seconds
+    return last_pass_at is not None and last_pass_at < now - timedelta(seconds=2 * interval)
+
+
+def heard_until(app: Flask, account_id: int, now: datetime, session: Session | None = None) -> datetime:
+    """The moment up to which Deskmate has surely heard every change of the account's tickets.
+
+    Deliveries are lost only in a gap: while Deskmate was down (no pass ran for two intervals) or while a pass
+    kept finding changes never received; ``gap_until`` is the latest such moment. Once both cursors are past it,
+    webhooks are trusted again and the answer is ``now``; until then it is the older cursor, what the catch-up
+    has read. A plugin about to tell people something did *not* happen by a moment (the SLA bot's breach: no
+    reply by the deadline) waits until then, or it would announce breaches of tickets answered while Deskmate
+    was not listening. A helpdesk failing the export is not a gap (its webhooks may well be arriving, and an SLA
+    bot gone silent is worse); with the catch-up off, or before its first pass, webhooks are all there is.
+    Read in ``session`` when given (a caller inside a transaction: on SQLite a second one would wait for the
+    write lock its own thread holds).
+    """
+    if not app.config["DESKMATE"].catch_up_interval_seconds:
+        return now
+    query = sa.select(HelpdeskCursor.stream, HelpdeskCursor.heard_until, HelpdeskCursor.last_pass_at,
+                      HelpdeskCursor.gap_until).where(HelpdeskCursor.account_id == account_id,
+                                                      HelpdeskCursor.stream.in_((TICKETS, COMMENTS)))
+    if session is not None:
+        rows = {row.stream: row for row in session.execute(query)}
+    else:
+        with Session(storage.reader(app)) as reader:
+            rows = {row.stream: row for row in reader.execute(query)}
+    tickets = rows.get(TICKETS)
+    if tickets is None:
+        return now
+    read = min(row.heard_until for row in rows.values())
+    if _stale(app, tickets.last_pass_at, now):
+        return read  # down until a moment ago: the first pass since has not ended yet
+    if tickets.gap_until is None or read >= tickets.gap_until:
+        return now
+    return read
 
 
 def cursor_of(app: Flask, account_id: int) -> HelpdeskCursor | None:
@@ -171,16 +229,21 @@ def run_pass(app: Flask, account: AccountView, *, owner: str | None = None, forc
     settings = app.config["DESKMATE"]
     result = PassResult(heard_until=cursor.heard_until)
     error: str | None = None
+    horizon = started - timedelta(seconds=settings.catch_up_settle_seconds)
+    # The first pass after Deskmate was down: what was delivered meanwhile is lost, up to about now.
+    gap = started if _stale(app, cursor.last_pass_at, started) else None
     try:
-        _read_export(app, account, cursor, owner, started - timedelta(seconds=settings.catch_up_settle_seconds),
-                     result)
+        _read_export(app, account, cursor, owner, horizon, result)
+        # After the tickets: a comment on a ticket whose creation was missed comes after its ticket.created.
+        _read_comments(app, account, owner, horizon, result)
     except BudgetExhausted as exc:
         result.stopped_by = f"rate budget: {exc}"
     except (HelpdeskError, requests.RequestException, RuntimeError) as exc:  # RuntimeError: no credentials
         result.stopped_by = error = f"{type(exc).__name__}: {exc}"[:500]
         log.warning("catch-up of %s stopped: %s", account.subdomain, error)
     finally:
-        _release(app, account.id, owner, clock.now(), error)
+        # Changes never received: deliveries were being lost, until about now.
+        _release(app, account.id, owner, clock.now(), error, started if result.events else gap)
     if result.events:
         log.info("catch-up of %s made %s", account.subdomain, result.made)
     return result
@@ -304,9 +367,173 @@ def make_events(session: Session, account_id: int, tickets: Iterable[dict[str, A
     return made
 
 
-def envelope_of(ticket: dict[str, Any], event_type: str, key: str, now: datetime) -> dict[str, Any]:
+# --- comments: the ticket event export ---------------------------------------------------------------------
+
+
+def _comment_cursor(app: Flask, account_id: int, now: datetime) -> datetime:
+    """Where the account's comment stream stands (created on the first pass, like the ticket cursor)."""
+    settings = app.config["DESKMATE"]
+    with storage.session(app) as session:
+        session.execute(insert_for(session, HelpdeskCursor).values(
+            account_id=account_id, stream=COMMENTS,
+            heard_until=now - timedelta(minutes=settings.catch_up_initial_lookback_minutes),
+            events_made=0, created_at=now, updated_at=now,
+        ).on_conflict_do_nothing())
+        cursor = session.get(HelpdeskCursor, (account_id, COMMENTS))
+        assert cursor is not None
+        return cursor.heard_until
+
+
+@dataclass(frozen=True)
+class _Comment:
+    ticket_id: int
+    updater_id: int | None
+    record: dict[str, Any]  # the export's comment child event
+    written_at: datetime
+
+    @property
+    def key(self) -> str:
+        return comment_key(self.ticket_id, self.record["id"])
+
+
+def comments_of(ticket_events: Iterable[Any], horizon: datetime) -> tuple[list[_Comment], bool]:
+    """The comments in a page of the ticket event export written by ``horizon``, and whether the page went
+    past it. The comment of a ticket's creation (its description) is left out."""
+    comments: list[_Comment] = []
+    beyond = False
+    for update in ticket_events:
+        if not isinstance(update, dict):
+            continue
+        children = [c for c in update.get("child_events") or [] if isinstance(c, dict)]
+        stamp = parse_time(update.get("created_at"))
+        try:
+            ticket_id = int(update["ticket_id"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if stamp is None:
+            continue
+        if stamp > horizon:
+            beyond = True
+            continue
+        if any(c.get("event_type") == "Create" for c in children):
+            continue
+        updater = update.get("updater_id")
+        for child in children:
+            if child.get("event_type") == "Comment" and isinstance(child.get("id"), int) and "body" in child:
+                comments.append(_Comment(ticket_id, updater if isinstance(updater, int) else None, child,
+                                         parse_time(child.get("created_at")) or stamp))
+    return comments, beyond
+
+
+def _read_comments(app: Flask, account: AccountView, owner: str, horizon: datetime, result: PassResult) -> None:
+    """Read the ticket event export from the comment cursor to ``horizon`` and store the comments never
+    received. Time-based pages: each page's ``end_time`` is the next ``start_time`` (its last second is read
+    again, and its comments found stored)."""
+    zendesk = zendesk_clients.for_account(account, app)
+    budget = export_budget(app, account)
+    since = _comment_cursor(app, account.id, get_clock(app).now())
+    start = int(since.timestamp())
+    while True:
+        budget.acquire(_page_wait(app))
+        page = zendesk.call("GET", EVENTS_PATH, params={"start_time": start, "include": "comment_events"},
+                            what="ticket event export")
+        result.pages += 1
+        comments, beyond = comments_of(page.get("ticket_events") or [], horizon)
+        end_time = page.get("end_time")
+        end = datetime.fromtimestamp(end_time, tz=since.tzinfo) if isinstance(end_time, int) else None
+        # Stuck on one second (more updates in it than a page holds) or no end time: stop here, the next pass
+        # reads that second again.
+        stalled = end is None or (not page.get("end_of_stream") and end_time <= start)
+        drained = beyond or stalled or bool(page.get("end_of_stream"))
+        made = _store_comments(app, zendesk, account.id, comments)
+        # Drained: every update up to the export's own limit (a minute ago, at most the settle time) is read.
+        reached = horizon if beyond or (page.get("end_of_stream") and not stalled) else min(horizon, end or since)
+        with storage.session(app) as session:
+            session.execute(
+                sa.update(HelpdeskCursor)
+                .where(HelpdeskCursor.account_id == account.id, HelpdeskCursor.stream == COMMENTS)
+                .values(heard_until=max(since, reached),
+                        events_made=HelpdeskCursor.events_made + made, updated_at=get_clock(app).now()))
+            # The pass still holds the account's lease: keep it while pages are read.
+            session.execute(
+                sa.update(HelpdeskCursor)
+                .where(HelpdeskCursor.account_id == account.id, HelpdeskCursor.stream == TICKETS,
+                       HelpdeskCursor.leased_by == owner)
+                .values(leased_until=get_clock(app).now()
+                        + timedelta(seconds=app.config["DESKMATE"].worker_lease_seconds)))
+        if made:
+            result.made["ticket.comment_added"] = result.made.get("ticket.comment_added", 0) + made
+        if drained:
+            return
+        since, start = max(since, reached), end_time
+
+
+def _show_many(zendesk: Any, member: str, ids: Iterable[int]) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    wanted = sorted(set(ids))
+    for first in range(0, len(wanted), SHOW_MANY):
+        chunk = wanted[first:first + SHOW_MANY]
+        answer = zendesk.call("GET", f"/{member}/show_many.json", params={"ids": ",".join(map(str, chunk))},
+                              what=f"{member} for missed comments")
+        records.extend(r for r in answer.get(member) or [] if isinstance(r, dict) and r.get("id") is not None)
+    return records
+
+
+def _store_comments(app: Flask, zendesk: Any, account_id: int, comments: list[_Comment]) -> int:
+    """Store the event of each comment not stored yet; the number stored. Reads first (which comments are
+    missing, which authors the mirror knows), then the helpdesk (outside any transaction), then one write."""
+    if not comments:
+        return 0
+    by_key = {comment.key: comment for comment in comments}
+    with storage.session(app) as session:
+        stored = set(session.scalars(sa.select(InboundEvent.event_key).where(
+            InboundEvent.account_id == account_id, InboundEvent.event_key.in_(list(by_key)))))
+        missing = [comment for key, comment in by_key.items() if key not in stored]
+        if not missing:
+            return 0
+        known = Mirror(session, account_id).users({c.record["author_id"] for c in missing
+                                                   if isinstance(c.record.get("author_id"), int)})
+        roles: dict[int, str | None] = {user_id: user.role for user_id, user in known.items() if user.role}
+        names: dict[int, str | None] = {user_id: user.name for user_id, user in known.items()}
+    tickets = {int(t["id"]): t for t in _show_many(zendesk, "tickets", {c.ticket_id for c in missing})}
+    unknown = {c.record["author_id"] for c in missing if c.record.get("author_id") not in roles}
+    users = _show_many(zendesk, "users", unknown) if unknown else []
+    for user in users:
+        roles[int(user["id"])], names[int(user["id"])] = user.get("role"), user.get("name")
+    now = get_clock(app).now()
+    made = 0
+    with storage.session(app) as session:
+        if users:
+            Mirror(session, account_id).store_users(users, now)
+        for comment in missing:
+            ticket = tickets.get(comment.ticket_id)
+            if ticket is None or ticket.get("status") == "deleted":
+                continue  # gone meanwhile: its deletion is the event that matters
+            author = comment.record.get("author_id")
+            author_id = author if isinstance(author, int) else 0
+            envelope = envelope_of(ticket, "ticket.comment_added", comment.key, now,
+                                   time=comment.written_at.isoformat(), actor_id=comment.updater_id,
+                                   event={"comment": {
+                                       "id": str(comment.record["id"]),
+                                       "body": comment.record.get("body"),
+                                       "is_public": bool(comment.record.get("public")),
+                                       "author": {"id": str(author_id),
+                                                  "is_staff": roles.get(author_id) in ("agent", "admin"),
+                                                  "name": names.get(author_id)},
+                                   }})
+            made += rowcount(session.execute(insert_for(session, InboundEvent).values(
+                account_id=account_id, source="zendesk", event_type="ticket.comment_added",
+                ticket_id=comment.ticket_id, event_key=comment.key, invocation_id=None, payload=envelope,
+                state="pending", attempts=0, received_at=now, next_attempt_at=now,
+            ).on_conflict_do_nothing()))
+    return made
+
+
+def envelope_of(ticket: dict[str, Any], event_type: str, key: str, now: datetime, *, time: str | None = None,
+                actor_id: int | None = None, event: dict[str, Any] | None = None) -> dict[str, Any]:
     """The event-subscribed envelope the helpdesk would have sent for ``ticket`` (an API record), so that the
-    worker reads it like any delivery. ``event.catch_up`` tells plugins (and operators) where it came from."""
+    worker reads it like any delivery: at ``time`` (default: the ticket's last update), by ``actor_id``, with
+    ``event`` (a comment). ``event.catch_up`` tells plugins (and operators) where it came from."""
     via = ticket.get("via")
     detail = {
         "id": ticket["id"],
@@ -328,13 +555,15 @@ def envelope_of(ticket: dict[str, Any], event_type: str, key: str, now: datetime
         "created_at": ticket.get("created_at"),
         "updated_at": ticket.get("updated_at"),
     }
+    if actor_id is not None:
+        detail["actor_id"] = actor_id
     return {
         "type": ENVELOPE_PREFIX + event_type,
         "id": key,
-        "time": ticket.get("updated_at") or now.isoformat(),
+        "time": time or ticket.get("updated_at") or now.isoformat(),
         "subject": f"zen:ticket:{ticket['id']}",
         "detail": detail,
-        "event": {"catch_up": True},
+        "event": {**(event or {}), "catch_up": True},
     }
 
 

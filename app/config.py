@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     # 0 turns it off.
     catch_up_interval_seconds: float = Field(default=60.0, ge=0)
     # Changes younger than this are left to their webhooks (normally seconds away) and judged by a later pass.
+    # At least the ticket event export's own lag (Zendesk leaves out the last minute), or a pass would take the
+    # comments of that minute as read.
     catch_up_settle_seconds: float = Field(default=60.0, ge=0)
     # How far back an account's very first pass reads (there is no cursor yet). 0: from then on; what came
     # before Deskmate listened is `flask routing backfill`'s.

@@ -205,11 +205,22 @@ def created_key(ticket_id: int) -> str:
     return f"ticket:{ticket_id}:created"
 
 
+def comment_key(ticket_id: int, comment_id: Any) -> str:
+    """The key of a comment added to a ticket, whoever stores it: a webhook, or the catch-up reading the ticket
+    event export. A comment is added once, so whichever of the two comes second is a duplicate."""
+    return f"ticket:{ticket_id}:comment:{comment_id}"
+
+
 def delivery_key(body: dict[str, Any], raw: bytes, event: Event | None = None) -> str:
-    """The key that makes a helpdesk delivery a duplicate: a creation's ``created_key``; otherwise its event id,
-    or (Deskmate's trigger payload has none) the rendered body, which carries the update time."""
+    """The key that makes a helpdesk delivery a duplicate: a creation's ``created_key``, a comment's
+    ``comment_key``; otherwise its event id, or (Deskmate's trigger payload has none) the rendered body, which
+    carries the update time."""
     if event is not None and event.type == "ticket.created" and event.ticket is not None:
         return created_key(event.ticket.id)
+    if event is not None and event.type == "ticket.comment_added" and event.ticket is not None:
+        comment_id = (event.data.get("comment") or {}).get("id")
+        if isinstance(comment_id, (int, str)) and str(comment_id).isdigit():
+            return comment_key(event.ticket.id, int(comment_id))
     if body.get("deskmate") == 1:
         return "body:" + hashlib.sha256(raw).hexdigest()
     return f"evt:{body['id']}"

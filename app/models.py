@@ -215,6 +215,9 @@ class HelpdeskCursor(Base):
     stream: Mapped[str] = mapped_column(sa.String(32), primary_key=True)  # "tickets"
     heard_until: Mapped[datetime]
     events_made: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # events stored by catch-up, in all
+    # On the "tickets" row: until when deliveries may have been lost (a pass found changes never received, or
+    # none had run for a while: Deskmate was down). Until the cursors pass it, plugins wait (``heard_until``).
+    gap_until: Mapped[datetime | None]
     last_pass_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     leased_by: Mapped[str | None] = mapped_column(sa.String(128))

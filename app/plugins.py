@@ -267,6 +267,15 @@ class PluginContext:
         except RuntimeError:  # an account without helpdesk credentials
             return None
 
+    def heard_until(self) -> datetime:
+        """The moment up to which Deskmate has surely heard every change of the account's tickets: now while
+        webhooks flow, and after an outage only as far as the catch-up has read the helpdesk's exports
+        (``app.catch_up.heard_until``). Before telling people something did *not* happen by a moment (no reply
+        by the deadline), wait until this has passed that moment."""
+        from app.catch_up import heard_until
+
+        return heard_until(self._app, self.account.id, self.now(), self.session)
+
     @property
     def slack(self) -> WebClient:
         """The account's Slack client. For work handlers and commands."""

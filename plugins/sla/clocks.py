@@ -186,6 +186,18 @@ def advance(clock: SlaClock, now: datetime, calendar: BusinessCalendar) -> Notic
     return notice
 
 
+def moment_of_notice(clock: SlaClock, now: datetime, calendar: BusinessCalendar) -> datetime | None:
+    """The moment whose notice ``advance`` would give at ``now`` (the deadline, or the latest overdue reminder):
+    a notice says no reply came by then, which is only true once everything up to then has been heard."""
+    if clock.state != RUNNING or clock.due_at is None:
+        return None
+    if now >= clock.due_at:
+        return clock.due_at
+    moments = [reminder_moment(clock, minutes, calendar) for minutes in clock.reminders
+               if minutes not in clock.reminders_done]
+    return max((moment for moment in moments if moment <= now), default=None)
+
+
 def sidebar_panel(clock: SlaClock, now: datetime) -> dict[str, Any]:
     """The sidebar's view of a clock (documented in the README)."""
 
@@ -204,4 +216,4 @@ def sidebar_panel(clock: SlaClock, now: datetime) -> dict[str, Any]:
 
 
 __all__ = ["ANSWERED", "BREACHED", "CLOSED", "RUNNING", "Notice", "absorb", "advance", "attach_target",
-           "clock_for", "record_close", "record_reply", "sidebar_panel"]
+           "clock_for", "moment_of_notice", "record_close", "record_reply", "sidebar_panel"]

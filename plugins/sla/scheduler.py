@@ -8,12 +8,14 @@ worker that was down simply finds everything that came due meanwhile, collapsed 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from app.api import PluginContext, Timer
 from plugins.sla import notify
 from plugins.sla.business_hours import calendar_for
-from plugins.sla.clocks import advance
+from plugins.sla.clocks import advance, moment_of_notice
 from plugins.sla.handlers import route_by_default
 from plugins.sla.models import RUNNING, SlaClock
 from plugins.sla.settings import settings_of
@@ -48,7 +50,11 @@ def pass_once(ctx: PluginContext) -> int:
     # After a restart, events that came in meanwhile (the reply, the ticket solved) are told first: a clock
     # whose ticket has unhandled events waits for the next pass rather than remind about an answered ticket.
     waiting = ctx.tickets_with_unhandled_events([clock.ticket_id for clock in clocks])
-    clocks = [clock for clock in clocks if clock.ticket_id not in waiting]
+    # After an outage, a reply written meanwhile reaches Deskmate only when the catch-up reads it: a reminder or
+    # breach whose moment is later than what has surely been heard waits for it (normally that is now).
+    heard = ctx.heard_until() if clocks else now
+    clocks = [clock for clock in clocks if clock.ticket_id not in waiting
+              and not _unheard(moment_of_notice(clock, now, calendar), heard)]
     failed = notify.failed_arrivals(ctx, [clock.ticket_id for clock in clocks if clock.notify])
     with ctx.session.no_autoflush:  # the clocks' changes go out in one flush at the end, not one per query
         for clock in clocks:
@@ -59,6 +65,10 @@ def pass_once(ctx: PluginContext) -> int:
             if notice is not None:
                 notify.tell(ctx, clock, notice, failed)
     return len(clocks)
+
+
+def _unheard(moment: datetime | None, heard: datetime) -> bool:
+    return moment is not None and moment > heard
 
 
 def timers() -> list[Timer]:

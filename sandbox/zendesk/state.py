@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "delivery_retries": 3,
     "delivery_backoff": 0.5,
     "search_lag_seconds": 0.0,
+    "ticket_events_delay_seconds": 60.0,  # the ticket event export leaves out the last minute, as Zendesk's does
     "inherit_tags": True,  # new tickets get the requester's and organization's tags
     "public_url": None,
     "sidebar_url": None,
@@ -50,7 +51,8 @@ class HelpdeskState(TicketsMixin, PeopleMixin, SearchMixin, EventsMixin, Automat
     Options: subdomain, account_id, admin_email, admin_name, api_token, oauth_tokens (bearer tokens),
     rate_limit (per minute), incremental_rate_limit, job_delay (seconds a bulk job takes),
     delivery_workers, delivery_timeout, delivery_retries, delivery_backoff (seconds, doubled per retry),
-    search_lag_seconds, inherit_tags, public_url (base of `url` members outside requests), sidebar_url and
+    search_lag_seconds, ticket_events_delay_seconds (how recent an update the ticket event export leaves out),
+    inherit_tags, public_url (base of `url` members outside requests), sidebar_url and
     sidebar_signed_urls (the workspace's sidebar app), widget_url (help-center script), slack_url
     (the Slack emulator's base, linked from the workspace), clock (a callable returning epoch seconds).
     """

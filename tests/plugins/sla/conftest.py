@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -73,14 +75,16 @@ def new_ticket(post_webhook: Callable[..., Any], clock: Any,
 @pytest.fixture
 def comment(post_webhook: Callable[..., Any], clock: Any, created_at: dict[int, str],
             submitters: dict[int, int]) -> Callable[..., Any]:
-    """Send a signed ticket.comment_added webhook (an agent's public reply unless told otherwise)."""
+    """Send a signed ticket.comment_added webhook (an agent's public reply unless told otherwise); each call is
+    a new comment unless ``comment_id`` repeats one (the helpdesk delivering it again)."""
+    ids = itertools.count(9_001)
 
     def add(ticket_id: int, *, public: bool = True, author_id: int = AGENT_ID, staff: bool = True,
-            at: datetime | None = None) -> Any:
+            at: datetime | None = None, comment_id: int | None = None) -> Any:
         """``at``: when the agent wrote it (the helpdesk may deliver the webhook later)."""
         written = iso(at or clock.now())
         body = ticket_event(ticket_id, "ticket.comment_added", event={"comment": {
-            "id": "99", "body": "Hello", "is_public": public,
+            "id": str(comment_id if comment_id is not None else next(ids)), "body": "Hello", "is_public": public,
             "author": {"id": str(author_id), "is_staff": staff, "name": "Ana Agent"}}},
             updated_at=written, requester_id=REQUESTER_ID, created_at=created_at.get(ticket_id),
             submitter_id=submitters.get(ticket_id, REQUESTER_ID))
