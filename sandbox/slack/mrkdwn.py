@@ -41,7 +41,8 @@ def _ordinal(day: int) -> str:
     return f"{day}{suffix}"
 
 
-def _time(moment: datetime, seconds: bool = False) -> str:
+def message_time(moment: datetime, seconds: bool = False) -> str:
+    """Slack's 12-hour clock: "9:41 PM", with ``seconds`` "9:41:07 PM"."""
     hour = moment.hour % 12 or 12
     clock = f"{hour}:{moment.minute:02d}" + (f":{moment.second:02d}" if seconds else "")
     return f"{clock} {'AM' if moment.hour < 12 else 'PM'}"
@@ -74,8 +75,8 @@ def format_date(timestamp: int, template: str, *, now: datetime, tz: tzinfo | No
         "date_short": f"{_MONTHS[moment.month - 1][:3]} {moment.day}, {moment.year}",
         "date_long": f"{_DAYS[moment.weekday()]}, {_MONTHS[moment.month - 1]} {_ordinal(moment.day)}, "
                      f"{moment.year}",
-        "time": _time(moment),
-        "time_secs": _time(moment, seconds=True),
+        "time": message_time(moment),
+        "time_secs": message_time(moment, seconds=True),
         "ago": _ago(moment, now),
     }
     relative = {today: "today", today - timedelta(days=1): "yesterday",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
+from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup, escape
 
-from .mrkdwn import emoji, mrkdwn
+from .mrkdwn import emoji, message_time, mrkdwn
 from .state import SlackState
 
 __all__ = ["mrkdwn", "render_block", "thread_view", "when"]
@@ -89,8 +89,8 @@ def render_block(block: dict[str, Any], state: SlackState) -> Markup:
 
 
 def when(ts: str) -> str:
-    """Local-time label for a message ts."""
-    return time.strftime("%H:%M:%S", time.localtime(float(ts)))
+    """A message's time as Slack writes it beside the author ("9:41 PM"), in this machine's time zone."""
+    return message_time(datetime.fromtimestamp(float(ts)).astimezone())
 
 
 def thread_view(state: SlackState, channel_id: str) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from sandbox.slack.mrkdwn import format_date, mrkdwn
+from sandbox.slack.mrkdwn import format_date, message_time, mrkdwn
 from sandbox.slack.render import render_block
 from sandbox.slack.state import SlackState
 
@@ -95,3 +95,8 @@ def test_plain_text_blocks_show_emoji_unless_told_not_to() -> None:
                                                      "emoji": False}}, state)
     assert "🚨 Outage" in str(header)
     assert ":x: *as typed*" in str(plain)
+
+
+def test_message_times_use_slacks_clock() -> None:
+    assert message_time(datetime(2023, 11, 14, 0, 5, tzinfo=UTC)) == "12:05 AM"
+    assert message_time(datetime(2023, 11, 14, 12, 0, 7, tzinfo=UTC), seconds=True) == "12:00:07 PM"
