@@ -1,8 +1,8 @@
-"""In Chromium, without internet: the sidebar says that Zendesk's SDK did not load (in the agent's language)
+"""In Chromium, without internet: the sidebar says that Zendesk's SDK did not load (in the browser's language)
 instead of "No ticket open"; with the sandbox's own copy of the SDK (``/zaf_sdk.js``, as ``make run`` uses)
 it works with every request outside this machine refused.
 
-Screenshots: tests/artifacts/sidebar_offline_sdk_failed.png, sidebar_offline_sdk_failed_it.png and
+Screenshots: tests/artifacts/sidebar_offline_sdk_failed.png, sidebar_offline_sdk_failed_it.png, _fr.png and
 sidebar_offline_local_sdk.png.
 """
 
@@ -71,6 +71,15 @@ def test_without_internet_the_sidebar_says_the_sdk_did_not_load_and_what_to_do(b
                                 "controlla la connessione a internet, poi ricarica il ticket.")
     expect(frame.get_by_role("button", name="Riprova")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "sidebar_offline_sdk_failed_it.png"))
+    page.close()
+
+    page, frame = open_ticket(browser, f"{helpdesk.url}/agent/tickets/{ticket}", locale="fr-FR")
+    app = frame.locator("#app")
+    expect(app).to_contain_text("Deskmate ne joint pas le helpdesk")
+    expect(app).to_contain_text("Le framework d\u2019applications de Zendesk ne s\u2019est pas chargé depuis "
+                                "static.zdassets.com : vérifiez la connexion internet, puis rechargez le ticket.")
+    expect(frame.get_by_role("button", name="Réessayer")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "sidebar_offline_sdk_failed_fr.png"))
     page.close()
 
 
