@@ -44,7 +44,7 @@ translations: $(STAMP)
 	    if [ -f $$dir/$$lang/LC_MESSAGES/messages.po ]; then \
 	      $(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete --width 120 -i $$pot -d $$dir -l $$lang; \
 	    else $(BIN)/pybabel -q init -i $$pot -d $$dir -l $$lang --width 120 \
-	      && $(BIN)/python -m app.i18n $$dir/$$lang/LC_MESSAGES/messages.po; fi || exit 1; \
+	      && $(BIN)/python -m app.i18n plural-forms $$dir/$$lang/LC_MESSAGES/messages.po; fi || exit 1; \
 	  done; rm -f $$pot; \
 	done
 

@@ -18,6 +18,7 @@ filters ``|when`` (a local, human date and time, to the minute) and ``|ago`` ("5
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +34,7 @@ from flask_babel.speaklater import LazyString
 
 from app.clock import get_clock
 
+log = logging.getLogger(__name__)
 LANGUAGES = ("en", "fr", "it")
 DEFAULT_LANGUAGE = "en"
 LANG_COOKIE = "deskmate_lang"
@@ -172,7 +174,14 @@ def init_app(app: Flask) -> None:
         raise RuntimeError("i18n.init_app was called twice on the same app")
     app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LANGUAGE
     app.config["BABEL_DEFAULT_TIMEZONE"] = "UTC"
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_directories(app))
+    directories = translation_directories(app)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(directories)
+    stale = [po for folder in directories for po in sorted(Path(folder).glob("*/LC_MESSAGES/*.po"))
+             if not po.with_suffix(".mo").exists() or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime]
+    if stale:
+        # Texts would silently stay English: say what to run (make run / make test do it themselves).
+        log.warning("translations not compiled, so those texts show in English: %s; run `python -m app.i18n compile` "
+                    "in the repository (make run and make test do)", ", ".join(str(po) for po in stale))
     # One Babel object per app: it caches the merged catalogs, which differ with the enabled plugins.
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters.update(when=when, ago=ago)
@@ -242,8 +251,17 @@ def compile_catalogs(root: Path) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":  # python -m app.i18n PO...: the plural rule fixed on freshly initialised catalogs
+if __name__ == "__main__":
+    # python -m app.i18n compile: build the .mo files (for a deployment that does not go through make);
+    # python -m app.i18n plural-forms PO...: Deskmate's plural rule on catalogs `pybabel init` just made.
     import sys
 
-    for name in sys.argv[1:]:
-        set_plural_forms(Path(name))
+    command, *paths = sys.argv[1:] or ["compile"]
+    if command == "compile":
+        for written in compile_catalogs(Path.cwd()):
+            print(f"compiled {written}")
+    elif command == "plural-forms":
+        for name in paths:
+            set_plural_forms(Path(name))
+    else:
+        sys.exit("usage: python -m app.i18n compile | plural-forms PO...")

@@ -139,3 +139,30 @@ def test_a_text_in_several_catalogs_reads_the_same_in_each():
     clashes = [f"{language} {text!r}: " + "; ".join(f"{where}: {said!r}" for where, said in found.items())
                for (language, text), found in sorted(seen.items()) if len(set(found.values())) > 1]
     assert not clashes, "\n".join(clashes)
+
+
+def test_catalogs_left_uncompiled_are_named_at_start_up(database_url, tmp_path, monkeypatch):
+    import logging
+
+    from app import create_app, i18n
+    from tests.conftest import base_config
+
+    class Records(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    records = Records()  # on the module's logger: create_app replaces the root logger's handlers
+    monkeypatch.setattr(i18n, "log", logging.getLogger("deskmate.test.i18n"))
+    i18n.log.addHandler(records)
+
+    folder = tmp_path / "translations" / "fr" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "messages.po").write_bytes((ROOT / "app/translations/fr/LC_MESSAGES/messages.po").read_bytes())
+    monkeypatch.setattr(i18n, "CORE_TRANSLATIONS", tmp_path / "translations")
+    create_app(base_config(database_url, plugins=[]))
+    assert any("translations not compiled" in m and str(folder / "messages.po") in m for m in records.messages)
+    assert i18n.compile_catalogs(tmp_path) == []  # only app/ and plugins/ folders are compiled
