@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
