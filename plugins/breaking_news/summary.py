@@ -19,7 +19,7 @@ def cards(ctx: PluginContext) -> list[dict[str, Any]]:
         return [{"title": gettext("Active incidents"), "value": 0, "detail": gettext("Nothing is broken right now."),
                  "href": url_for("breaking_news_admin_page.news_page"), "tone": "ok"}]
     counts = ticket_counts(ctx.session, ctx.account.id, [incident.id for incident in live])
-    titles = ", ".join(f"“{incident.title}”" for incident in live[:SHOWN_TITLES])
+    titles = ", ".join(gettext("“%(title)s”", title=incident.title) for incident in live[:SHOWN_TITLES])
     more = len(live) - SHOWN_TITLES
     if more > 0:
         titles = gettext("%(titles)s and %(more)s", titles=titles,

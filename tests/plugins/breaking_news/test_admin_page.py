@@ -191,3 +191,29 @@ def test_the_admin_home_shows_the_active_incidents(client, admin_token, news):
     assert "“Chat is down”, “Slow uploads”" in home or "“Slow uploads”, “Chat is down”" in home
     assert "0 tickets about them" in home
     assert 'href="/admin/news"' in home
+
+
+def test_a_refused_update_keeps_its_text_beside_its_incident(client, admin_token, news):
+    sign_in(client, admin_token)
+    incident = news.create(title="Chat is down", severity="outage")
+    _, csrf = page_with_csrf(client)
+    answer = client.post("/admin/news", data={"csrf_token": csrf, "action": "update", "incident_id": incident["id"],
+                                              "status": "resolved-ish", "body": "We found the cause."})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert field_error(html, f"status-{incident['id']}") == "Choose a status."
+    assert f'id="update-{incident["id"]}" name="body" rows="2">We found the cause.</textarea>' in html
+    assert news.show(incident["id"])["incident"]["updates"][-1]["status"] == "investigating"
+
+
+def test_a_form_for_an_incident_resolved_meanwhile_changes_nothing(client, admin_token, news):
+    sign_in(client, admin_token)
+    incident = news.create(title="Chat is down", severity="outage")
+    _, csrf = page_with_csrf(client)
+    assert news.resolve(incident["id"]).status_code == 201  # another admin, another tab
+    answer = client.post("/admin/news", data={"csrf_token": csrf, "action": "update", "incident_id": incident["id"],
+                                              "status": "identified", "body": "Late news"})
+    assert answer.status_code == 400
+    assert "This incident is no longer open" in answer.get_data(as_text=True)
+    assert [update["body"] for update in news.show(incident["id"])["incident"]["updates"]] == [
+        "We are looking into it.", ""]

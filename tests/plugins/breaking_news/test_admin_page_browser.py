@@ -60,13 +60,17 @@ def open_page(browser: Any, served: str, admin_token: str, language: str) -> Any
 
 @pytest.mark.parametrize(("language", "words"), [
     ("en", {"open": "Open incidents", "count": "2 tickets about it", "since": "Since ", "end": "The end must be "
-            "after the start.", "link": "Link 2: choose a kind.", "publish": "Publish"}),
+            "after the start.", "link": "Link 2: choose a kind.", "publish": "Publish",
+            "card": "Active incidents", "card_tickets": "2 tickets about them",
+            "card_title": "“Live streams fail to start”"}),
     ("fr", {"open": "Incidents ouverts", "count": "2 tickets concernés", "since": "Depuis le ",
             "end": "La fin doit être après le début.", "link": "Lien 2 : choisissez un type.",
-            "publish": "Publier"}),
+            "publish": "Publier", "card": "Incidents en cours", "card_tickets": "2 tickets concernés",
+            "card_title": "« Live streams fail to start »"}),
     ("it", {"open": "Incidenti aperti", "count": "2 ticket collegati", "since": "Iniziato: ",
             "end": "La fine deve essere dopo l\u2019inizio.", "link": "Link 2: scegli un tipo.",
-            "publish": "Pubblica"}),
+            "publish": "Pubblica", "card": "Incidenti in corso", "card_tickets": "2 ticket collegati",
+            "card_title": "“Live streams fail to start”"}),
 ])
 def test_the_news_page_in_chromium(browser, served, admin_token, news, clock, post_webhook, worker, language,
                                    words):
@@ -106,6 +110,14 @@ def test_the_news_page_in_chromium(browser, served, admin_token, news, clock, po
     page.locator("#ends_at").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"news-error-{language}.png"), full_page=True)
     assert [incident["title"] for incident in news.shown()] == ["Live streams fail to start"]
+
+    # The admin home's card: the incident customers see now, with its tickets, linked to this page.
+    page.goto(page.url.split("/admin/")[0] + "/admin/")
+    card = page.locator(".summary-card", has_text=words["card"])
+    expect(card).to_contain_text(words["card_title"])
+    expect(card).to_contain_text(words["card_tickets"])
+    page.screenshot(path=str(ARTIFACTS / f"home-incidents-{language}.png"), full_page=True)
+    page.goto(page.url + "news")
 
     # A quick link without a kind is named by its number.
     form = page.locator("[data-form-id=new]")
