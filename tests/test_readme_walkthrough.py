@@ -7,7 +7,8 @@ the Slack channel that announced it, and the help-center banner, dismissed. The 
 true: a new ticket (the same id, the sandbox being fresh) routed and announced, the new run's token working and
 the old one refused, the new incident's banner shown in the same browser that dismissed the first run's.
 
-Screenshots go to tests/artifacts/walkthrough/; the README shows copies of three of them, in docs/images/
+About 35-50 s (the first run bundles Zendesk's SDK from npm into its instance/). Screenshots go to
+tests/artifacts/walkthrough/; the README shows copies of three of them, in docs/images/
 (``DESKMATE_UPDATE_README_IMAGES=1`` copies them there after a passing run).
 """
 
@@ -45,7 +46,6 @@ SHOTS = ARTIFACTS / "walkthrough"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-ZAF_CDN = "https://static.zdassets.com/zendesk_app_framework_sdk/**"
 DESKMATE_USER = "deskmate-bot@deskmate-sandbox.example"
 T = TypeVar("T")
 
@@ -163,10 +163,10 @@ class MakeRun:
 
 
 @pytest.fixture(scope="module")
-def zaf_sdk() -> str:
-    """Zendesk's SDK, which the sidebar loads from Zendesk's CDN (served here from its npm package)."""
+def zaf_sdk() -> None:
+    """Skip, saying why, where npm cannot provide Zendesk's SDK, which make run serves to the sidebar from it."""
     try:
-        return sdk_bundle(ARTIFACTS / "zaf_sdk")
+        sdk_bundle(ARTIFACTS / "zaf_sdk")
     except SdkUnavailable as exc:
         pytest.skip(f"zendesk_app_framework_sdk unavailable: {exc}")
 
@@ -264,13 +264,10 @@ def publish_and_dismiss_incident(run: MakeRun, token: str, page: Any, shots: Pat
     return incident
 
 
-def check_sidebar(run: MakeRun, page: Any, zaf_sdk: str, ticket_id: int, incident_title: str,
-                  shots: Path | None) -> None:
+def check_sidebar(run: MakeRun, page: Any, ticket_id: int, incident_title: str, shots: Path | None) -> None:
     """The ticket in the agent workspace: the sidebar says why it is Tier 2's, its SLA clock and the incident."""
     workspace = page.context.new_page()
     workspace.set_viewport_size({"width": 1200, "height": 880})
-    workspace.route(ZAF_CDN, lambda route: route.fulfill(status=200, body=zaf_sdk,
-                                                         content_type="application/javascript"))
     workspace.goto(f"{run.helpdesk}/agent/tickets/{ticket_id}")
     frame = workspace.wait_for_selector("#sidebar-frame").content_frame()
     frame.wait_for_selector("#app[data-state=ready], #app[data-state=error]", timeout=20_000)
@@ -285,7 +282,7 @@ def check_sidebar(run: MakeRun, page: Any, zaf_sdk: str, ticket_id: int, inciden
 
 
 def test_the_readme_walkthrough_holds_on_a_first_and_a_second_make_run(
-        make_run: MakeRun, browser: Any, zaf_sdk: str) -> None:
+        make_run: MakeRun, browser: Any, zaf_sdk: None) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     # One visitor's browser across both runs: what it remembers must not hide the second run's banner.
     context = browser.new_context(viewport={"width": 1000, "height": 700})
@@ -294,14 +291,13 @@ def test_the_readme_walkthrough_holds_on_a_first_and_a_second_make_run(
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     context.on("response", lambda response: problems.append(f"{response.status} {response.url}")
                if response.status >= 400 and not response.url.endswith("/favicon.ico") else None)
-    started = time.monotonic()
 
     first_token = make_run.start()
     screen = make_run.output()
     assert "starts fresh" in screen and "#premium-partners" in screen and "#breaking-news" in screen, screen
     first_ticket = route_readme_ticket(make_run, page, SHOTS)
     first_incident = publish_and_dismiss_incident(make_run, first_token, page, SHOTS)
-    check_sidebar(make_run, page, zaf_sdk, first_ticket, first_incident["title"], SHOTS)
+    check_sidebar(make_run, page, first_ticket, first_incident["title"], SHOTS)
     make_run.stop()
     assert (make_run.workdir / "instance" / "sandbox.sqlite3").exists()
 
@@ -313,14 +309,13 @@ def test_the_readme_walkthrough_holds_on_a_first_and_a_second_make_run(
     second_ticket = route_readme_ticket(make_run, page, None)
     assert second_ticket == first_ticket  # the sandbox is fresh, and so is Deskmate: the same id is a new ticket
     second_incident = publish_and_dismiss_incident(make_run, second_token, page, None)
-    check_sidebar(make_run, page, zaf_sdk, second_ticket, second_incident["title"], None)
+    check_sidebar(make_run, page, second_ticket, second_incident["title"], None)
     assert second_incident["id"] == first_incident["id"]
     make_run.stop()
 
     assert not problems, problems
     for log in sorted(make_run.workdir.glob("make-run-*.log")):
         assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")
-    assert time.monotonic() - started < 90
     if os.environ.get("DESKMATE_UPDATE_README_IMAGES") == "1":
         for shot, image in README_IMAGES.items():
             shutil.copyfile(SHOTS / shot, ROOT / "docs" / "images" / image)
