@@ -23,8 +23,6 @@ STATUS_LABELS = {
 }
 SORT_LABELS = {"demand": lazy_gettext("Most asked for"), "newest": lazy_gettext("Newest"),
                "updated": lazy_gettext("Recently updated"), "title": lazy_gettext("Title")}
-VIA_LABELS = {"sidebar": lazy_gettext("the sidebar"), "tag": lazy_gettext("a ticket tag"),
-              "api": lazy_gettext("the admin")}
 SEGMENT_LABELS = {"premium_partner": lazy_gettext("Premium partner"), "user": lazy_gettext("User")}
 _MERGED_INTO = re.compile(r"^merged into #(\d+)$")
 _MERGE_UNDONE = re.compile(r"^merge into #(\d+) undone$")
