@@ -6,6 +6,7 @@ burst of tickets parses the rules once, not once per ticket.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from datetime import datetime
@@ -75,7 +76,13 @@ def load_rules(session: Session, account_id: int, rules_file: str) -> RuleSet:
     if found is None:
         return load_file(rules_file)
     version, text, fmt = found
-    return _cached(("db", account_id, version), text, fmt, f"v{version}")
+    return _cached(_saved_key(account_id, version, text), text, fmt, f"v{version}")
+
+
+def _saved_key(account_id: int, version: int, text: str) -> tuple[object, ...]:
+    # The text is part of the key: the cache is the process's, and two apps in one process (the tests) may
+    # each have an account 1 whose rules are at version 1, with different rules.
+    return ("db", account_id, version, hashlib.sha256(text.encode()).hexdigest())
 
 
 def save_rules(session: Session, account_id: int, text: str, fmt: str, *, now: datetime,
@@ -93,4 +100,4 @@ def save_rules(session: Session, account_id: int, text: str, fmt: str, *, now: d
             text, fmt, row.version + 1, now, updated_by)
     session.flush()
     cache.invalidate("rules", account_id)
-    return _cached(("db", account_id, row.version), text, fmt, f"v{row.version}"), row.version
+    return _cached(_saved_key(account_id, row.version, text), text, fmt, f"v{row.version}"), row.version
