@@ -220,3 +220,38 @@ def test_a_creation_is_judged_by_its_own_time_not_by_its_latest_change(app, help
     clock.advance(seconds=60)  # the change is old enough now: the creation stored carries it already
     assert catch_up.run_pass(app, account, force=True).made == {}
     assert stored(app, ticket_id) == [("ticket.created", f"ticket:{ticket_id}:created")]
+
+
+def test_what_is_surely_heard_lags_only_after_deliveries_were_lost(app, helpdesk, clock, deskmate_server,
+                                                                   monkeypatch):
+    """``heard_until`` is now while nothing is lost; the catch-up's position from the pass that finds a loss, or
+    the first pass after Deskmate was down, until a later pass has read past it."""
+    monkeypatch.setattr(app.config["DESKMATE"], "catch_up_settle_seconds", 30)
+    helpdesk.state.clock = lambda: clock.now().timestamp()
+    account = active_accounts(app)[0]
+
+    def heard():
+        return catch_up.heard_until(app, account.id, clock.now())
+
+    catch_up.run_pass(app, account, force=True)
+    assert heard() == clock.now()
+    helpdesk.state.dispatcher.stop()  # the web process fails: deliveries are lost from here
+    clock.advance(seconds=40)
+    new_ticket(helpdesk)
+    clock.advance(seconds=40)
+    finding = clock.now()
+    assert catch_up.run_pass(app, account, force=True).made == {"ticket.created": 1}
+    clock.advance(seconds=5)
+    assert heard() == finding - timedelta(seconds=30)  # what the pass read, not now
+    clock.advance(seconds=55)
+    assert catch_up.run_pass(app, account, force=True).made == {}  # read past the moment of the loss
+    assert heard() == clock.now()
+
+    clock.advance(minutes=5)  # Deskmate down: no pass for five minutes
+    assert heard() == finding + timedelta(seconds=30)  # the last pass's position: nothing since is known
+    back = clock.now()
+    assert catch_up.run_pass(app, account, force=True).made == {}
+    assert heard() == back - timedelta(seconds=30)  # the first pass after cannot vouch for its last 30 s
+    clock.advance(seconds=60)
+    catch_up.run_pass(app, account, force=True)
+    assert heard() == clock.now()
