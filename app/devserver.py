@@ -9,9 +9,9 @@ customer panel's billing emulator. The production service never imports the sand
 it as a separate program.
 
 The sandbox keeps its records in memory, so every run starts it fresh; Deskmate's database starts fresh with
-it (``instance/sandbox.sqlite3``, emptied at each start) so that the two always agree, and the admin token for
-the run is printed. A real account's database (``instance/deskmate.sqlite3`` or ``DESKMATE_DATABASE_URL``) is
-never touched by a sandbox run.
+it (the default ``instance/deskmate.sqlite3``, emptied at each start) so that the two always agree, and the
+admin token for the run is printed. A database holding a real helpdesk's account, or named by
+``DESKMATE_DATABASE_URL``, is never emptied: the run refuses to start instead.
 
 Ports: ``DESKMATE_PORT`` (5000) for Deskmate, ``DESKMATE_SANDBOX_HELPDESK_PORT`` (5101),
 ``DESKMATE_SANDBOX_SLACK_PORT`` (5102) and ``DESKMATE_SANDBOX_BILLING_PORT`` (5103) for the emulators.
@@ -24,10 +24,12 @@ import json
 import os
 import secrets
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,9 @@ SANDBOX_BILLING_AUTHORIZATION = "Bearer billing-sandbox-secret"
 # Deskmate's own helpdesk user in the sandbox, as the README asks of a real account: its updates are known as
 # echoes of its own, and its comments are told apart from the agents'.
 SANDBOX_API_USER_EMAIL = "deskmate-bot@deskmate-sandbox.example"
-SANDBOX_DATABASE = Path("instance") / "sandbox.sqlite3"
+# The default database (DESKMATE_DATABASE_URL's default), emptied at each sandbox start unless a real account's.
+SANDBOX_DATABASE = Path("instance") / "deskmate.sqlite3"
+LOOPBACK_URLS = ("http://127.0.0.1:", "http://localhost:")
 SANDBOX_ZAF_SDK_CACHE = Path("instance") / "zaf_sdk"  # kept across runs, so the sidebar works offline
 SLA_CHANNEL = "#premium-partners"
 NEWS_CHANNEL = "#breaking-news"
@@ -155,22 +159,52 @@ def sandbox_plugin_settings(environ: Mapping[str, str], ports: SandboxPorts | No
 
 
 def fresh_sandbox_database(environ: Mapping[str, str]) -> str:
-    """Empty the sandbox's own database file and return its URL.
+    """Empty Deskmate's default database file for a sandbox run and return its URL.
+
+    The default file, so that every ``flask`` command of the docs, typed in another shell, reads and writes the
+    database the running sandbox uses. Only a database of the sandbox's own account (or of none) is emptied.
 
     Raises:
-        SystemExit: ``DESKMATE_DATABASE_URL`` is set; emptying a database someone chose is not this runner's call,
-            and keeping it beside a re-seeded sandbox would let old ticket ids hide new tickets.
+        SystemExit: ``DESKMATE_DATABASE_URL`` is set (emptying a database someone chose is not this runner's
+            call, and keeping it beside a re-seeded sandbox would let old ticket ids hide new tickets), or the
+            file holds a real helpdesk's account.
     """
     if environ.get("DESKMATE_DATABASE_URL"):
         raise SystemExit(
-            "make run with the sandbox keeps Deskmate's database in instance/sandbox.sqlite3 and empties it at "
-            "every start, as the sandbox itself starts fresh; DESKMATE_DATABASE_URL is set, and that database "
-            "will not be emptied. Unset it to try the sandbox, or set DESKMATE_ZENDESK_* to use a real helpdesk."
+            f"make run with the sandbox empties Deskmate's database ({SANDBOX_DATABASE}) at every start, as the "
+            "sandbox itself starts fresh; DESKMATE_DATABASE_URL is set, and that database will not be emptied. "
+            "Unset it to try the sandbox, or set DESKMATE_ZENDESK_* to use a real helpdesk."
+        )
+    real = _real_accounts(SANDBOX_DATABASE)
+    if real:
+        raise SystemExit(
+            f"{SANDBOX_DATABASE} holds the account of a real helpdesk ({', '.join(real)}); make run with the sandbox "
+            "would empty it. Set DESKMATE_ZENDESK_* to run against that helpdesk, or move the file away to try the "
+            "sandbox."
         )
     SANDBOX_DATABASE.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{SANDBOX_DATABASE}{suffix}").unlink(missing_ok=True)
     return f"sqlite:///{SANDBOX_DATABASE.as_posix()}"
+
+
+def _real_accounts(path: Path) -> list[str]:
+    """The subdomains of accounts in the SQLite file at ``path`` that are not the sandbox's (loopback) account.
+
+    A file that is not a database Deskmate can read counts as a real account's: it is left alone.
+    """
+    if not path.exists():
+        return []
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            tables = {row[0] for row in connection.execute("select name from sqlite_master where type = 'table'")}
+            if "accounts" not in tables:
+                return []
+            rows = connection.execute("select subdomain, zendesk_base_url from accounts").fetchall()
+    except sqlite3.Error:
+        return [f"an unreadable database: {path}"]
+    return [str(subdomain) for subdomain, base_url in rows
+            if subdomain != "sandbox" or not str(base_url or "").startswith(LOOPBACK_URLS)]
 
 
 def _stop(process: subprocess.Popen[Any]) -> None:
@@ -263,9 +297,9 @@ def main() -> None:
             *_configured_lines(os.environ),
             "",
             "  The sandbox starts fresh at every `make run`: the helpdesk, Slack and billing emulators are seeded",
-            f"  again, and Deskmate's sandbox database ({SANDBOX_DATABASE}) is emptied with them, so ticket",
-            "  ids, messages, incidents and the admin token above are new each time. A real helpdesk's database is",
-            "  never touched. (set DESKMATE_ZENDESK_* to use a real account)",
+            f"  again and Deskmate's database ({SANDBOX_DATABASE}) is emptied with them, so ticket ids,",
+            "  messages, incidents and the admin token above are new each time; `flask` commands in another shell",
+            "  use this database while it runs. (set DESKMATE_ZENDESK_* to use a real account)",
         ]
     print("\n".join(lines) + "\n", flush=True)
     # `kill` ends the run as Ctrl-C does: the embedded worker stops and the sandbox with it (atexit).

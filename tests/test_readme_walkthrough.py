@@ -4,8 +4,9 @@
 ``instance/``), on free ports. The ticket and the incident are the README's own ``curl`` commands, read from
 README.md, so the walkthrough and this test cannot drift apart. In Chromium: the sidebar of the routed ticket,
 the Slack channel that announced it, and the help-center banner, dismissed. The second run must keep all of it
-true: a new ticket (the same id, the sandbox being fresh) routed and announced, the new run's token working and
-the old one refused, the new incident's banner shown in the same browser that dismissed the first run's.
+true: a new ticket (the same id, the sandbox being fresh) routed and announced, the old run's token refused and a
+token from ``flask tokens create`` in another shell working, the new incident's banner shown in the same browser
+that dismissed the first run's.
 
 About 35-50 s (the first run bundles Zendesk's SDK from npm into its instance/). Screenshots go to
 tests/artifacts/walkthrough/; the README shows copies of three of them, in docs/images/
@@ -131,6 +132,15 @@ class MakeRun:
         match = re.search(r"admin token:\s+(dm_\S+)", text)
         assert match, text
         return match.group(1)
+
+    def flask(self, *args: str) -> str:
+        """``.venv/bin/flask --app wsgi ...`` typed in another shell in the same directory; its output."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith("DESKMATE_")}
+        env["PYTHONPATH"] = str(ROOT)
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=self.workdir, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log and self.log.exists() else ""
@@ -299,7 +309,7 @@ def test_the_readme_walkthrough_holds_on_a_first_and_a_second_make_run(
     first_incident = publish_and_dismiss_incident(make_run, first_token, page, SHOTS)
     check_sidebar(make_run, page, first_ticket, first_incident["title"], SHOTS)
     make_run.stop()
-    assert (make_run.workdir / "instance" / "sandbox.sqlite3").exists()
+    assert (make_run.workdir / "instance" / "deskmate.sqlite3").exists()
 
     second_token = make_run.start()
     assert second_token != first_token
@@ -308,7 +318,10 @@ def test_the_readme_walkthrough_holds_on_a_first_and_a_second_make_run(
     assert refused.status_code == 401  # the screen said so: the token is new each run
     second_ticket = route_readme_ticket(make_run, page, None)
     assert second_ticket == first_ticket  # the sandbox is fresh, and so is Deskmate: the same id is a new ticket
-    second_incident = publish_and_dismiss_incident(make_run, second_token, page, None)
+    # The sign-in page's advice, typed in another shell while make run runs, gives a token of this run.
+    cli_token = make_run.flask("tokens", "create", "--name", "me").strip()
+    assert cli_token.startswith("dm_") and cli_token != second_token
+    second_incident = publish_and_dismiss_incident(make_run, cli_token, page, None)
     check_sidebar(make_run, page, second_ticket, second_incident["title"], None)
     assert second_incident["id"] == first_incident["id"]
     make_run.stop()

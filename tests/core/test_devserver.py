@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -79,30 +81,53 @@ def test_the_sandbox_settings_start_deskmate(monkeypatch: pytest.MonkeyPatch, tm
     assert app.config["DESKMATE"].plugin_settings["sla"]["channels"] == {"premium_partner": "#premium-partners"}
 
 
+def _database_with_accounts(path: Path, *accounts: tuple[str, str | None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("create table accounts (subdomain text, zendesk_base_url text)")
+        connection.executemany("insert into accounts values (?, ?)", accounts)
+
+
 def test_the_sandbox_database_is_emptied_at_each_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     url = fresh_sandbox_database({})
-    assert url == "sqlite:///instance/sandbox.sqlite3"
-    database = tmp_path / "instance" / "sandbox.sqlite3"
-    database.write_bytes(b"last run's rows")
-    (tmp_path / "instance" / "sandbox.sqlite3-wal").write_bytes(b"last run's log")
-    real = tmp_path / "instance" / "deskmate.sqlite3"
-    real.write_bytes(b"a real helpdesk's rows")
+    assert url == "sqlite:///instance/deskmate.sqlite3"  # the default: `flask` commands in another shell use it
+    database = tmp_path / "instance" / "deskmate.sqlite3"
+    _database_with_accounts(database, ("sandbox", "http://127.0.0.1:5101"))
+    (tmp_path / "instance" / "deskmate.sqlite3-wal").write_bytes(b"last run's log")
+    secret_key = tmp_path / "instance" / "secret_key"
+    secret_key.write_text("kept")
 
     assert fresh_sandbox_database({}) == url
     assert not database.exists()
-    assert not (tmp_path / "instance" / "sandbox.sqlite3-wal").exists()
-    assert real.read_bytes() == b"a real helpdesk's rows"
+    assert not (tmp_path / "instance" / "deskmate.sqlite3-wal").exists()
+    assert secret_key.read_text() == "kept"
+
+
+def test_a_real_helpdesks_database_is_never_emptied_by_the_sandbox(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    database = tmp_path / "instance" / "deskmate.sqlite3"
+    _database_with_accounts(database, ("sandbox", "http://127.0.0.1:5101"), ("acme", None))
+    before = database.read_bytes()
+    with pytest.raises(SystemExit, match=r"real helpdesk \(acme\)"):
+        fresh_sandbox_database({})
+    assert database.read_bytes() == before
+
+    database.write_bytes(b"not a database")
+    with pytest.raises(SystemExit, match="unreadable"):
+        fresh_sandbox_database({})
+    assert database.read_bytes() == b"not a database"
 
 
 def test_a_chosen_database_is_never_emptied_by_the_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "instance").mkdir()
-    database = tmp_path / "instance" / "sandbox.sqlite3"
-    database.write_bytes(b"rows")
+    database = tmp_path / "instance" / "deskmate.sqlite3"
+    _database_with_accounts(database, ("sandbox", "http://127.0.0.1:5101"))
+    before = database.read_bytes()
     with pytest.raises(SystemExit, match="DESKMATE_DATABASE_URL is set"):
         fresh_sandbox_database({"DESKMATE_DATABASE_URL": "postgresql://deskmate@db/deskmate"})
-    assert database.read_bytes() == b"rows"
+    assert database.read_bytes() == before
 
 
 def test_sandbox_ports_come_from_the_environment() -> None:
