@@ -66,10 +66,51 @@ def commit_write() -> None:
     news_cache().invalidate(current_account().id)
 
 
+def field_path(location: tuple[Any, ...]) -> str:
+    """A field as a JSON path a person reads: ``links[1].kind``, ``translations.it.title``; ``body`` for the whole."""
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def plain(error: Any) -> str:
+    """What is wrong with one field, in words (not pydantic's "String should match pattern '^(article|...'")."""
+    kind, context = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a field of this request"
+    if kind == "string_too_short":
+        return "must not be empty" if context.get("min_length") == 1 else \
+            f"must be at least {context.get('min_length')} characters"
+    if kind == "string_too_long":
+        return f"must be at most {context.get('max_length')} characters"
+    if kind == "too_long":
+        return f"can hold at most {context.get('max_length')} entries"
+    if kind == "literal_error":
+        return f"must be one of {context.get('expected')}"
+    if kind == "string_pattern_mismatch" and error["loc"] and error["loc"][-1] == "kind":
+        return "must be 'article' or 'notice'"
+    if kind in ("value_error", "assertion_error"):
+        return str(context.get("error") or error["msg"])
+    if kind.startswith(("datetime", "date", "timezone")):
+        return "must be a date and time with its time zone, like 2026-11-23T21:00:00Z"
+    if kind.startswith("bool"):
+        return "must be true or false"
+    if kind in ("string_type", "list_type", "dict_type", "model_type", "model_attributes_type"):
+        return {"string_type": "must be a string", "list_type": "must be a list"}.get(kind, "must be an object")
+    return str(error["msg"])
+
+
 def invalid(exc: ValidationError) -> tuple[Response, int]:
-    problems = [f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
-                for error in exc.errors()]
-    return json_error(400, "; ".join(problems), problems=problems)
+    """A 400 naming each field and what is wrong with it; ``field`` is the first one's path."""
+    found = [(field_path(tuple(error["loc"])), plain(error)) for error in exc.errors()]
+    # The one check across fields (the window) names the field to change rather than the whole body.
+    found = [("ends_at" if where == "body" and "ends_at must be after" in what else where, what)
+             for where, what in found]
+    problems = [f"{where}: {what}" for where, what in found]
+    return json_error(400, "; ".join(problems), field=found[0][0] if found else "body", problems=problems)
 
 
 def parse(model: type[BaseModel], body: dict[str, Any]) -> Any:

@@ -92,3 +92,23 @@ def test_resolve_with_a_body_that_is_not_an_object_is_a_400(news, client, admin_
     assert answer.status_code == 400
     assert answer.get_json()["error"]["field"] == "body"
     assert news.resolve(incident["id"]).status_code == 201  # and without a body it still resolves
+
+
+@pytest.mark.parametrize(("path", "body", "field", "words"), [
+    ("/admin/api/news/quick-links/1", {"links": [{"kind": "article", "title": "ok", "url": "https://a.example"},
+                                                  {"kind": "faq", "title": "x"}]},
+     "links[1].kind", "links[1].kind: must be 'article' or 'notice'"),
+    ("/admin/api/news/incidents", {"title": "x", "starts_at": "2030-01-02T10:00:00Z",
+                                   "ends_at": "2030-01-02T09:00:00Z"}, "ends_at", "ends_at must be after starts_at"),
+    ("/admin/api/news/incidents", {"title": "x", "severity": "apocalypse"}, "severity",
+     "severity: must be one of 'information', 'degraded', 'outage' or 'maintenance'"),
+    ("/admin/api/news/incidents", {"title": ""}, "title", "title: must not be empty"),
+])
+def test_api_refusals_name_the_field_in_words_not_pydantics(client, admin_headers, path, body, field, words):
+    send = client.put if "quick-links" in path else client.post
+    answer = send(path, json=body, headers=admin_headers)
+    assert answer.status_code == 400
+    error = answer.get_json()["error"]
+    assert error["field"] == field
+    assert words in error["message"]
+    assert "should match pattern" not in error["message"] and "Value error" not in error["message"]
