@@ -85,6 +85,25 @@ def worker_card(session: Session, now: datetime, failed_since: datetime) -> Card
     return card(gettext("Worker"), value, detail=" ".join(lines), tone=tone)
 
 
+def helpdesk_api_card(app: Flask, account: AccountView) -> Card:
+    """The helpdesk API limit the account's budget keeps to: learnt from the helpdesk's answers, or configured."""
+    from flask_babel import format_percent
+
+    from app.db import storage
+    from app.i18n import ago
+    from app.ratelimit import current_limit
+
+    per_minute, learnt_at = current_limit(storage.engine(app), account.id, account.rate_limit_per_minute)
+    share = format_percent(app.config["DESKMATE"].rate_budget_share)
+    if learnt_at is None:
+        detail = gettext("Requests a minute, as configured until the helpdesk states its own; Deskmate uses "
+                         "%(share)s of them.", share=share)
+    else:
+        detail = gettext("Requests a minute, learnt from the helpdesk's answers %(when)s; Deskmate uses "
+                         "%(share)s of them.", when=ago(learnt_at), share=share)
+    return card(gettext("Helpdesk API"), per_minute, detail=detail, tone="ok")
+
+
 def plugin_cards(app: Flask, account: AccountView, session: Session) -> list[Card]:
     """Every enabled plugin's ``admin_summary`` cards, in plugin order, each plugin isolated from the others."""
     cards: list[Card] = []

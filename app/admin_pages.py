@@ -212,6 +212,8 @@ def index() -> Any:
     db = storage.sessions()()
     try:
         cards = [admin_home.failed_work_card(db, g.account.id), admin_home.worker_card(db, now, now - window),
+                 admin_home.helpdesk_api_card(current_app._get_current_object(),  # type: ignore[attr-defined]
+                                              g.account),
                  *admin_home.plugin_cards(current_app._get_current_object(),  # type: ignore[attr-defined]
                                              g.account, db)]
     finally:

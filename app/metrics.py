@@ -52,9 +52,22 @@ EVENTS_BY_STATE = Gauge("deskmate_inbound_events_current", "Inbound events still
 EVENTS_PENDING = Gauge("deskmate_inbound_events_pending", "Inbound events not yet handled",
                        multiprocess_mode="livemostrecent")
 
+HELPDESK_RATE_LIMIT = Gauge("deskmate_zendesk_rate_limit_per_minute",
+                            "The helpdesk API limit each account's budget keeps to, learnt from the helpdesk's "
+                            "X-Rate-Limit or else configured", ["account", "source"],
+                            multiprocess_mode="livemostrecent")
 
-def render(work: Mapping[str, int] | None = None, events: Mapping[str, int] | None = None) -> bytes:
-    """The Prometheus text exposition; the database-derived gauges are set just before rendering."""
+
+def render(work: Mapping[str, int] | None = None, events: Mapping[str, int] | None = None,
+           rate_limits: Mapping[str, tuple[int, bool]] | None = None) -> bytes:
+    """The Prometheus text exposition; the database-derived gauges are set just before rendering.
+
+    ``rate_limits``: per account subdomain, ``(requests a minute, learnt from the helpdesk)``.
+    """
+    if rate_limits is not None:
+        HELPDESK_RATE_LIMIT.clear()  # a limit once configured and now learnt must not be shown twice
+        for subdomain, (per_minute, learnt) in rate_limits.items():
+            HELPDESK_RATE_LIMIT.labels(subdomain, "learnt" if learnt else "configured").set(per_minute)
     for state, count in (work or {}).items():
         WORK_BY_STATE.labels(state).set(count)
     for state, count in (events or {}).items():

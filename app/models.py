@@ -200,6 +200,9 @@ class RateBucket(Base):
     tokens: Mapped[float]
     refreshed_at: Mapped[datetime]
     blocked_until: Mapped[datetime | None]
+    # The limit the helpdesk states in its answers (X-Rate-Limit), once one did; until then the configured one.
+    limit_per_minute: Mapped[int | None]
+    limit_learnt_at: Mapped[datetime | None]
 
 
 class HelpdeskCursor(Base):

@@ -4,13 +4,19 @@ Zendesk counts requests per minute across the whole account. The bucket refills 
 ``share * limit * 0.9 / 60`` tokens a second and holds at most ``share * limit * 0.1``, so that no 60-second
 window can ever see more than ``share * limit`` requests from Deskmate, however many processes run. A 429 from
 the helpdesk blocks the whole bucket until its ``Retry-After`` has passed, for every process at once.
+
+``limit`` starts as the configured plan number; the helpdesk states the account's real limit in every answer
+(``X-Rate-Limit``, or ``ratelimit-limit`` on some endpoints), and ``learn`` adopts it: stored on the bucket's
+row so every process follows from its next call (on SQLite, kept in the process, which is the only one).
+Add-ons raise the limit and plan changes move it, so the configured number is only ever a starting value.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +25,13 @@ from sqlalchemy.engine import Engine
 
 from app.db import insert_for, table_of
 from app.models import RateBucket
+
+log = logging.getLogger(__name__)
+
+# What a sane X-Rate-Limit says: Zendesk's plans run from 200 to 2,500 a minute (more with add-ons); a value
+# outside these bounds is garbage from a proxy or a bug, and adopting it could stall or flood the account.
+LEARNT_LIMIT_BOUNDS = (10, 100_000)
+LIMIT_HEADERS = ("X-Rate-Limit", "ratelimit-limit")
 
 
 class BudgetExhausted(Exception):
@@ -34,6 +47,28 @@ class BudgetExhausted(Exception):
 _local_locks: dict[tuple[str, int, str], threading.Lock] = {}
 _local_buckets: dict[tuple[str, int, str], _Bucket] = {}
 _local_guard = threading.Lock()
+# The limits learnt in this process on SQLite: (per minute, when), by bucket key.
+_local_limits: dict[tuple[str, int, str], tuple[int, datetime]] = {}
+
+
+def limit_from_headers(headers: Mapping[str, str]) -> int | None:
+    """The requests-per-minute limit a helpdesk answer states, or None when it states none worth believing.
+
+    ``headers`` is case-insensitive (a ``requests`` answer's). ``X-Rate-Limit`` is read first: it is on every
+    answer, while ``ratelimit-limit`` is only on some endpoints and says the same.
+    """
+    low, high = LEARNT_LIMIT_BOUNDS
+    for name in LIMIT_HEADERS:
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            continue
+        if low <= value <= high:
+            return value
+    return None
 
 
 @dataclass
@@ -47,6 +82,7 @@ def forget_local_buckets() -> None:
     """Drop the in-process buckets (tests start each from a fresh database)."""
     with _local_guard:
         _local_buckets.clear()
+        _local_limits.clear()
 
 
 def _local_lock(key: tuple[str, int, str]) -> threading.Lock:
@@ -68,14 +104,65 @@ class RateBudget:
         api: str = "zendesk",
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        allowed = per_minute * share
         self.engine = engine
         self.account_id = account_id
         self.api = api
-        self.capacity = max(1.0, allowed * 0.1)
-        self.rate_per_second = max(allowed - self.capacity, 1.0) / 60.0
+        self.share = share
+        self.configured_per_minute = per_minute
+        self.learnt_at: datetime | None = None
         self._now = now
         self._sleep = sleep
+        self._use_limit(per_minute)
+        if engine.dialect.name == "sqlite":
+            self._adopt_local_limit()
+
+    def _use_limit(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        allowed = per_minute * self.share
+        self.capacity = max(1.0, allowed * 0.1)
+        self.rate_per_second = max(allowed - self.capacity, 1.0) / 60.0
+
+    def _adopt(self, per_minute: int | None, learnt_at: datetime | None) -> None:
+        """Follow a limit another budget (or process) learnt; None keeps the configured one."""
+        if per_minute is not None and per_minute != self.per_minute:
+            self._use_limit(per_minute)
+        if per_minute is not None:
+            self.learnt_at = learnt_at
+
+    def _adopt_local_limit(self) -> None:
+        with _local_guard:
+            learnt = _local_limits.get(self._key)
+        if learnt is not None:
+            self._adopt(*learnt)
+
+    def learn(self, per_minute: int) -> bool:
+        """Adopt the limit the helpdesk stated (``limit_from_headers``); True when it changed the budget.
+
+        Writes only when the limit changes, so an answer that confirms the known limit costs nothing.
+        """
+        if self.engine.dialect.name == "sqlite":
+            self._adopt_local_limit()
+        if per_minute == self.per_minute and self.learnt_at is not None:
+            return False
+        previous, now = self.per_minute, self._now()
+        if self.engine.dialect.name == "sqlite":
+            with _local_guard:
+                _local_limits[self._key] = (per_minute, now)
+        else:
+            table = table_of(RateBucket)
+            with self.engine.begin() as connection:
+                self._ensure_row(connection)
+                connection.execute(
+                    sa.update(table)
+                    .where(table.c.account_id == self.account_id, table.c.api == self.api,
+                           sa.or_(table.c.limit_per_minute.is_(None), table.c.limit_per_minute != per_minute))
+                    .values(limit_per_minute=per_minute, limit_learnt_at=now))
+        self._use_limit(per_minute)
+        self.learnt_at = now
+        if per_minute != previous:
+            log.info("the helpdesk states %d requests a minute for account %s (the budget assumed %d)",
+                     per_minute, self.account_id, previous)
+        return per_minute != previous
 
     def acquire(self, max_wait_seconds: float) -> None:
         """Take one token, waiting up to ``max_wait_seconds`` for it.
@@ -101,17 +188,20 @@ class RateBudget:
         """
         now = self._now()
         if self.engine.dialect.name == "sqlite":
+            self._adopt_local_limit()
             with _local_lock(self._key):
                 bucket = self._local_bucket()
                 tokens, refreshed, blocked = bucket.tokens, bucket.refreshed_at, bucket.blocked_until
         else:
             table = table_of(RateBucket)
             with self.engine.connect() as connection:
-                row = connection.execute(sa.select(table.c.tokens, table.c.refreshed_at, table.c.blocked_until)
+                row = connection.execute(sa.select(table.c.tokens, table.c.refreshed_at, table.c.blocked_until,
+                                                   table.c.limit_per_minute, table.c.limit_learnt_at)
                                          .where(table.c.account_id == self.account_id,
                                                 table.c.api == self.api)).first()
             if row is None:
                 return 1.0
+            self._adopt(row.limit_per_minute, row.limit_learnt_at)
             tokens, refreshed, blocked = row.tokens, row.refreshed_at, row.blocked_until
         if blocked is not None and blocked > now:
             return 0.0
@@ -146,6 +236,7 @@ class RateBudget:
             return _local_buckets.setdefault(self._key, _Bucket(self.capacity, self._now()))
 
     def _try_take_in_process(self) -> tuple[float, bool]:
+        self._adopt_local_limit()
         with _local_lock(self._key):
             bucket = self._local_bucket()
             now = self._now()
@@ -181,10 +272,12 @@ class RateBudget:
         with self.engine.begin() as connection:
             self._ensure_row(connection)
             row = connection.execute(
-                sa.select(table.c.tokens, table.c.refreshed_at, table.c.blocked_until)
+                sa.select(table.c.tokens, table.c.refreshed_at, table.c.blocked_until, table.c.limit_per_minute,
+                          table.c.limit_learnt_at)
                 .where(table.c.account_id == self.account_id, table.c.api == self.api)
                 .with_for_update()
             ).one()
+            self._adopt(row.limit_per_minute, row.limit_learnt_at)
             now = self._now()
             if row.blocked_until is not None and row.blocked_until > now:
                 return (row.blocked_until - now).total_seconds(), True
@@ -195,3 +288,23 @@ class RateBudget:
                 .values(tokens=bucket.tokens, refreshed_at=bucket.refreshed_at, blocked_until=bucket.blocked_until)
             )
             return answer
+
+
+def learnt_limit(engine: Engine, account_id: int, api: str = "zendesk") -> tuple[int, datetime] | None:
+    """The limit the helpdesk last stated for an account, and when it was learnt; None before any answer."""
+    if engine.dialect.name == "sqlite":
+        with _local_guard:
+            return _local_limits.get((str(engine.url), account_id, api))
+    table = table_of(RateBucket)
+    with engine.connect() as connection:
+        row = connection.execute(sa.select(table.c.limit_per_minute, table.c.limit_learnt_at)
+                                 .where(table.c.account_id == account_id, table.c.api == api)).first()
+    if row is None or row.limit_per_minute is None or row.limit_learnt_at is None:
+        return None
+    return int(row.limit_per_minute), row.limit_learnt_at
+
+
+def current_limit(engine: Engine, account_id: int, configured: int) -> tuple[int, datetime | None]:
+    """The limit an account's helpdesk budget keeps to now, and when it was learnt (None: still configured)."""
+    learnt = learnt_limit(engine, account_id)
+    return (configured, None) if learnt is None else learnt

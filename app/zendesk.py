@@ -2,9 +2,10 @@
 
 Every call, whether made through zenpy's object API or ``Zendesk.call`` for endpoints zenpy lacks, goes
 through ``HelpdeskSession.request``: it points the call at the account's base URL (the sandbox, in
-development), takes a token from the account's budget, counts the call, and turns a 429 into a shared block of
-the bucket. A wait longer than ``rate_budget_max_wait_seconds`` becomes ``BudgetExhausted``, which the work
-queue turns into a deferral rather than a failed attempt.
+development), takes a token from the account's budget, counts the call, teaches the budget the limit the
+answer states (``X-Rate-Limit``), and turns a 429 into a shared block of the bucket. A wait longer than
+``rate_budget_max_wait_seconds`` becomes ``BudgetExhausted``, which the work queue turns into a deferral
+rather than a failed attempt.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from zenpy import Zenpy
 from app import metrics
 from app.accounts import AccountView
 from app.clock import Clock
-from app.ratelimit import BudgetExhausted, RateBudget
+from app.ratelimit import BudgetExhausted, RateBudget, limit_from_headers
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,9 @@ class HelpdeskSession(requests.Session):
             response = super().request(method_name, target, *args, **kwargs)
             metrics.HELPDESK_SECONDS.observe(time.perf_counter() - started)
             metrics.HELPDESK_CALLS.labels(method_name.upper(), str(response.status_code)).inc()
+            stated = limit_from_headers(response.headers)
+            if stated is not None:
+                self.budget.learn(stated)
             if response.status_code != 429:
                 return response
             metrics.HELPDESK_429.inc()

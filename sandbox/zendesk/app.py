@@ -165,6 +165,11 @@ def _after_api(response: Response) -> Response:
     response.headers["rate-limit"] = str(limit)
     response.headers["rate-limit-remaining"] = str(remaining)
     response.headers["rate-limit-reset"] = str(max(1, reset))
+    # The names Zendesk's "best practices for avoiding rate limiting" page shows on list endpoints; sent on
+    # every answer here, saying the same as X-Rate-Limit.
+    response.headers["ratelimit-limit"] = str(limit)
+    response.headers["ratelimit-remaining"] = str(remaining)
+    response.headers["ratelimit-reset"] = str(max(1, reset))
     rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
     endpoint = f"{request.method} {rule.removesuffix('.json')}"
     state.stats.request(endpoint, response.status_code)

@@ -234,7 +234,10 @@ def set_config() -> Any:
 def apply_config(s: HelpdeskState, data: dict[str, Any]) -> None:
     """Apply run-time settings to a state."""
     if "rate_limit" in data:
-        s.set_rate_limit(int(data["rate_limit"]))
+        limit = data["rate_limit"]
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise invalid_request("rate_limit must be a whole number of requests a minute, at least 1")
+        s.set_rate_limit(limit)
     for key in ("search_lag_seconds", "widget_url", "slack_url"):
         if key in data:
             s.options[key] = data[key]

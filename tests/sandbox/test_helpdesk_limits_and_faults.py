@@ -18,6 +18,9 @@ RATE_HEADERS = (
     "rate-limit",
     "rate-limit-remaining",
     "rate-limit-reset",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
 )
 
 
@@ -38,6 +41,16 @@ def test_every_answer_carries_rate_limit_headers(helpdesk: RunningHelpdesk) -> N
         assert all(h in response.headers for h in RATE_HEADERS), response.headers
     assert ok.headers["X-Rate-Limit"] == "700"
     assert int(missing.headers["X-Rate-Limit-Remaining"]) == 698
+
+
+def test_a_limit_changed_at_run_time_is_stated_by_the_next_answer(helpdesk: RunningHelpdesk) -> None:
+    assert helpdesk.api("GET", "/tickets.json").headers["X-Rate-Limit"] == "700"
+    assert helpdesk.control("POST", "/config", json={"rate_limit": 2500}).status_code == 200
+    answer = helpdesk.api("GET", "/tickets.json")
+    assert answer.headers["X-Rate-Limit"] == answer.headers["ratelimit-limit"] == "2500"
+    refused = helpdesk.control("POST", "/config", json={"rate_limit": "lots"})
+    assert refused.status_code == 400 and "rate_limit" in refused.json()["description"]
+    assert helpdesk.api("GET", "/tickets.json").headers["X-Rate-Limit"] == "2500"
 
 
 def test_over_the_limit_answers_429_with_integer_retry_after(
