@@ -25,7 +25,7 @@ from app.api import (
 )
 from plugins.routing import groups, texts
 from plugins.routing.jobs import RESOLVE_GROUPS
-from plugins.routing.models import RoutingDecision
+from plugins.routing.models import RoutingDecision, RoutingGroup
 from plugins.routing.rules_source import RuleProblem, RulesError
 from plugins.routing.rules_store import load_rules, save_rules, stored
 from plugins.routing.settings import DEFAULT_RULES_FILE, settings_of
@@ -77,6 +77,7 @@ def routing_page() -> Any:
         organizations = ctx.mirror.organizations({d.organization_id for d in decisions if d.organization_id})
         tickets = ctx.mirror.tickets({d.ticket_id for d in decisions})
         org_names = {key: value.name for key, value in organizations.items() if value.name}
+        group_names = {group_id: name for name, group_id in _group_names(session, account.id).items()}
         shown = [{
             "ticket_id": d.ticket_id,
             "subject": tickets[d.ticket_id].subject if d.ticket_id in tickets else None,
@@ -84,7 +85,8 @@ def routing_page() -> Any:
             "organization": org_names.get(d.organization_id, "") if d.organization_id else "",
             "segment": texts.segment_label(d.segment),
             "why": texts.why_words(d.reasons or [], d.reason, org_names),
-            "group": d.group_name or "", "note": d.note, "status": d.status,
+            "group": d.group_name or "", "note": texts.note_words(d.notes or [], d.note, group_names),
+            "status": d.status,
             "status_label": texts.status_label(d.status), "decided_at": d.decided_at,
         } for d in decisions]
     return render_template("routing/admin.html", text=submitted if submitted is not None else text,
@@ -97,3 +99,10 @@ def _name(user: Any) -> str:
         return ""
     return str(user.name or user.email or "")
 
+
+
+def _group_names(session: Any, account_id: int) -> dict[str, int]:
+    """The helpdesk's groups by their names as the helpdesk spells them (``groups.by_name`` lower-cases)."""
+    rows = session.execute(sa.select(RoutingGroup.name, RoutingGroup.group_id)
+                           .where(RoutingGroup.account_id == account_id))
+    return {name: group_id for name, group_id in rows}

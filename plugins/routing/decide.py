@@ -142,16 +142,17 @@ def _decide(ctx: PluginContext, row: RoutingDecision, ticket: TicketSnapshot, re
         if row.status == WAITING:  # a re-check that had to fetch data and found nothing new
             row.status = PENDING if row.apply_key else UNCHANGED
         return Outcome("same", row)
-    changes, note = _changes(row, ticket, segment.priority, tags, group_id, segment.group, group_index)
+    changes, notes = _changes(row, ticket, segment.priority, tags, group_id, segment.group, group_index)
     if ticket.status not in settings_of(ctx).open_statuses:
-        changes, note = {}, f"not applied: the ticket is {ticket.status}"
+        changes, notes = {}, [{"kind": "not_applied", "status": str(ticket.status)}]
     row.version += 1
     row.segment, row.rule, row.reason = segment.name, result.rule, result.reason
     row.reasons = [part.to_dict() for part in result.why]
     row.group_name, row.group_id, row.priority, row.tags = segment.group, group_id, segment.priority, tags
     row.tier = segment.tier
     row.organization_id, row.requester_id = organization_id, ticket.requester_id
-    row.changes, row.note, row.decided_at, row.last_error = changes, note, ctx.now(), None
+    row.changes, row.decided_at, row.last_error = changes, ctx.now(), None
+    row.notes, row.note = notes, "; ".join(note_words(note) for note in notes) or None
     if changes:
         row.status, row.applied_at = PENDING, None
         row.apply_key = f"routing:apply:{ticket.id}:{row.version}"
@@ -169,12 +170,12 @@ def _decide(ctx: PluginContext, row: RoutingDecision, ticket: TicketSnapshot, re
 
 def _changes(row: RoutingDecision, ticket: TicketSnapshot, priority: str | None, tags: list[str],
              group_id: int | None, group_name: str | None,
-             group_index: groups.GroupIndex) -> tuple[dict[str, Any], str | None]:
-    """The ticket fields to send, and a note on anything deliberately left alone."""
+             group_index: groups.GroupIndex) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ticket fields to send, and notes (as data, see ``note_words``) on anything deliberately left alone."""
     changes: dict[str, Any] = {}
-    notes = []
+    notes: list[dict[str, Any]] = []
     if group_name and group_id is None:
-        notes.append(f"no group named {group_name!r} in the helpdesk: group left as it is")
+        notes.append({"kind": "group_unknown", "group": group_name})
     elif group_id is not None and ticket.group_id != group_id:
         ours = row.group_id if row.version > 0 else None  # routing's own earlier choice is not an agent's
         movable = ticket.assignee_id is None and (
@@ -182,8 +183,8 @@ def _changes(row: RoutingDecision, ticket: TicketSnapshot, priority: str | None,
         if movable:
             changes["group_id"] = group_id
         else:
-            who = "assigned to an agent" if ticket.assignee_id is not None else f"in group {ticket.group_id}"
-            notes.append(f"group left as it is: the ticket is {who} (an agent's choice is never undone)")
+            notes.append({"kind": "group_kept_assigned"} if ticket.assignee_id is not None
+                         else {"kind": "group_kept", "group_id": ticket.group_id})
     if priority and priority_rank(priority) > priority_rank(ticket.priority):
         changes["priority"] = priority  # raised, never lowered: an agent may have made it more urgent
     present = {tag.lower() for tag in ticket.tags}
@@ -193,7 +194,20 @@ def _changes(row: RoutingDecision, ticket: TicketSnapshot, priority: str | None,
     stale = [tag for tag in row.tags or [] if tag not in tags and tag in present] if row.version > 0 else []
     if stale:
         changes["remove_tags"] = stale  # only the tags an earlier decision of routing added
-    return changes, "; ".join(notes) or None
+    return changes, notes
+
+
+def note_words(note: dict[str, Any]) -> str:
+    """A note in English words, as ``note`` keeps it for the API and logs (pages translate ``notes``)."""
+    kind = note.get("kind")
+    if kind == "group_unknown":
+        return f"no group named {note.get('group')!r} in the helpdesk: group left as it is"
+    if kind == "group_kept_assigned":
+        return "group left as it is: the ticket is assigned to an agent (an agent's choice is never undone)"
+    if kind == "group_kept":
+        return (f"group left as it is: the ticket is in group {note.get('group_id')} "
+                "(an agent's choice is never undone)")
+    return f"not applied: the ticket is {note.get('status')}"
 
 
 def routed_data(row: RoutingDecision, ticket: TicketSnapshot) -> dict[str, Any]:

@@ -52,6 +52,8 @@ class RoutingDecision(Base):
     # The fields sent to the helpdesk for this version (empty when nothing needed changing).
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note: Mapped[str | None] = mapped_column(sa.Text)
+    # The same notes as data (``decide.note_words``): what the admin page translates.
+    notes: Mapped[list[Any]] = mapped_column(default=list)
     organization_id: Mapped[int | None] = mapped_column(_ID)
     requester_id: Mapped[int | None] = mapped_column(_ID)
     snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)

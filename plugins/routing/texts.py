@@ -29,6 +29,10 @@ STATUSES = {
     "applied": lazy_gettext("Applied"), "unchanged": lazy_gettext("Already in place"),
     "failed": lazy_gettext("Update failed"), "skipped": lazy_gettext("Not applied: ticket closed"),
 }
+TICKET_STATUSES = {
+    "new": lazy_gettext("new"), "open": lazy_gettext("open"), "pending": lazy_gettext("pending"),
+    "hold": lazy_gettext("on hold"), "solved": lazy_gettext("solved"), "closed": lazy_gettext("closed"),
+}
 PRIORITIES = {"low": lazy_gettext("Low"), "normal": lazy_gettext("Normal"), "high": lazy_gettext("High"),
               "urgent": lazy_gettext("Urgent")}
 
@@ -69,3 +73,29 @@ def why_words(reasons: list[Any], fallback: str | None,
     for part in parts[1:]:
         text = gettext("%(first)s and %(second)s", first=text, second=part)
     return text
+
+
+def note_words(notes: list[Any], fallback: str | None, group_names: Mapping[int, str] | None = None) -> str:
+    """The stored notes (``decide.note_words``'s data) in the reader's words; the stored words otherwise."""
+    said = []
+    for note in notes or []:
+        kind = note.get("kind") if isinstance(note, dict) else None
+        if kind == "group_unknown":
+            said.append(gettext("No group named “%(group)s” in the helpdesk: the group was left as it is.",
+                                group=note.get("group", "")))
+        elif kind == "group_kept_assigned":
+            said.append(gettext("The group was left as it is: an agent has the ticket (an agent's choice is "
+                                "never undone)."))
+        elif kind == "group_kept":
+            group_id = note.get("group_id")
+            group = (group_names or {}).get(group_id) if isinstance(group_id, int) else None
+            said.append(gettext("The group was left as it is: the ticket is in %(group)s (an agent's choice is "
+                                "never undone).", group=group or gettext("group %(id)s", id=group_id)))
+        elif kind == "not_applied":
+            status = str(note.get("status") or "")
+            found = TICKET_STATUSES.get(status.lower())
+            said.append(gettext("Not applied: the ticket is %(status)s.",
+                                status=str(found) if found is not None else status))
+        else:
+            return fallback or ""
+    return " ".join(said) if said else (fallback or "")

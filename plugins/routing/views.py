@@ -37,9 +37,9 @@ def decision_json(row: RoutingDecision) -> dict[str, Any]:
     return {
         "ticket_id": row.ticket_id, "version": row.version, "status": row.status, "segment": row.segment,
         "tier": row.tier, "rule": row.rule, "reason": row.reason, "reasons": row.reasons or [],
-        "group": row.group_name,
-        "group_id": row.group_id, "priority": row.priority, "tags": row.tags, "changes": row.changes,
-        "note": row.note, "organization_id": row.organization_id, "requester_id": row.requester_id,
+        "group": row.group_name, "group_id": row.group_id, "priority": row.priority, "tags": row.tags,
+        "changes": row.changes, "note": row.note, "notes": row.notes or [],
+        "organization_id": row.organization_id, "requester_id": row.requester_id,
         "last_error": row.last_error, "created_at": iso(row.created_at), "decided_at": iso(row.decided_at),
         "applied_at": iso(row.applied_at),
     }

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
+from flask_babel import refresh
+
+from plugins.routing import texts
 from tests.conftest import ticket_event
 from tests.core.test_admin import csrf_from, sign_in
-from tests.plugins.routing.conftest import PARTNER_REQUESTER, PREMIUM_ORG, VIEWER, decision
+from tests.plugins.routing.conftest import BILLING, PARTNER_REQUESTER, PREMIUM_ORG, VIEWER, decision
 
 RULES = """\
 segments:
@@ -82,3 +85,19 @@ def test_saving_without_the_csrf_token_is_refused(client, admin_token):
     sign_in(client, admin_token)
     client.get("/admin/routing")
     assert client.post("/admin/routing", data={"rules": RULES}).status_code == 403
+
+
+def test_notes_on_what_was_left_alone_read_in_the_readers_language(app, client, admin_token, post_webhook,
+                                                                     worker, known_directory):
+    post_webhook(ticket_event(4011, requester_id=VIEWER, group_id=BILLING))
+    worker.handle_events()
+    sign_in(client, admin_token)
+    english = client.get("/admin/routing?lang=en").get_data(as_text=True)
+    assert "The group was left as it is: the ticket is in Billing (an agent&#39;s choice is never undone)." in english
+    italian = client.get("/admin/routing?lang=it").get_data(as_text=True)
+    assert "Il gruppo è rimasto com\u2019era: il ticket è in Billing" in italian
+    with app.test_request_context("/admin/routing?lang=fr"):
+        refresh()  # the test's app context still holds the last request's language
+        said = texts.note_words([{"kind": "not_applied", "status": "solved"}], "not applied: the ticket is solved")
+        assert said == "Non appliqué\u00a0: le ticket est résolu."
+        assert texts.note_words([], "an older decision's words") == "an older decision's words"

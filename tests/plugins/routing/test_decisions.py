@@ -106,6 +106,7 @@ def test_agents_manual_move_survives_a_later_update_event(app, post_webhook, wor
     assert "group_id" not in second.payload["ticket"]
     assert second.payload["ticket"]["priority"] == "high"
     assert "an agent's choice is never undone" in row.note
+    assert row.notes == [{"kind": "group_kept_assigned"}]
 
 
 def test_ticket_still_in_the_default_group_is_moved(app, post_webhook, worker, known_directory):
