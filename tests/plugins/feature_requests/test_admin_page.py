@@ -196,3 +196,29 @@ def test_the_request_page_speaks_french_and_italian(signed_in, new_request, api)
     assert "1 richiedente" in page and "Cronologia" in page
     listing = signed_in.get("/admin/feature-requests").get_data(as_text=True)
     assert "1 richiesta" in listing
+
+
+def test_a_new_request_without_a_title_keeps_its_description(signed_in, api):
+    token = csrf_from(signed_in.get("/admin/feature-requests").get_data(as_text=True))
+    answer = signed_in.post("/admin/feature-requests", data={"title": "  ", "description": "Watch offline",
+                                                             "csrf_token": token})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert field_error(html, "new-title") == "Give the request a title."
+    assert ">Watch offline</textarea>" in html
+    assert api("GET", "")[1]["total"] == 0
+
+
+def test_merging_a_request_into_itself_or_a_missing_one_is_said_plainly(signed_in, new_request, api):
+    request_id = new_request()
+    token = csrf_from(page_of(signed_in, request_id))
+    base = f"/admin/feature-requests/{request_id}/merge"
+    answer = signed_in.post(base, data={"into": str(request_id), "csrf_token": token})
+    assert answer.status_code == 409
+    assert field_error(answer.get_data(as_text=True), "merge-into").startswith("These two requests cannot be merged")
+    answer = signed_in.post(base, data={"into": "424242", "csrf_token": token})
+    assert answer.status_code == 404
+    html = answer.get_data(as_text=True)
+    assert field_error(html, "merge-into") == "There is no feature request with that number."
+    assert 'value="424242"' in html
+    assert api("GET", f"/{request_id}")[1]["status"] == "open"
