@@ -20,7 +20,6 @@ Ports: ``DESKMATE_PORT`` (5000) for Deskmate, ``DESKMATE_SANDBOX_HELPDESK_PORT``
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import secrets
 import signal
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from flask import Flask
 
 HOST = os.environ.get("DESKMATE_HOST", "127.0.0.1")
 PORT = int(os.environ.get("DESKMATE_PORT", "5000"))
@@ -84,9 +84,9 @@ def _wait_until_up(url: str, seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=2)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy starting to answer in time
             time.sleep(0.2)
     raise SystemExit(f"the sandbox did not start at {url}; see its output above")
 
@@ -110,7 +110,6 @@ def start_sandbox(ports: SandboxPorts) -> dict[str, str]:
     _wait_until_up(ports.slack_url + "/__sandbox/messages")
     _wait_until_up(ports.billing_url + "/__billing/stats")
     return {
-        **sandbox_plugin_settings(os.environ, ports),
         "DESKMATE_ZENDESK_SUBDOMAIN": "sandbox",
         "DESKMATE_ZENDESK_ACCOUNT_ID": "1",
         "DESKMATE_ZENDESK_BASE_URL": ports.helpdesk_url,
@@ -126,15 +125,15 @@ def start_sandbox(ports: SandboxPorts) -> dict[str, str]:
     }
 
 
-def sandbox_plugin_settings(environ: Mapping[str, str], ports: SandboxPorts | None = None) -> dict[str, str]:
-    """``DESKMATE_PLUGIN_SETTINGS`` that show every enabled capability against the sandbox, or nothing.
+def sandbox_plugin_settings(environ: Mapping[str, str],
+                            ports: SandboxPorts | None = None) -> dict[str, dict[str, Any]]:
+    """Per enabled plugin, the settings that show its capability against the sandbox; empty to leave them alone.
 
     What an admin sets for a real account: the SLA plugin announces premium partners' tickets in
     ``#premium-partners``; breaking news announces incidents in ``#breaking-news`` and lets the help center's
     origin read the banner's JSON; the customer panel reads the billing emulator, with large refunds approved in
-    ``#billing-approvals``. Nothing when plugin settings already come from the environment or a config file:
-    this variable would replace them whole, not add to them. Only enabled plugins get settings, since settings
-    for a plugin that is not enabled stop Deskmate at start-up.
+    ``#billing-approvals``. Nothing when plugin settings already come from the environment or a config file: the
+    sandbox's would override them.
     """
     if environ.get("DESKMATE_PLUGIN_SETTINGS") or environ.get("DESKMATE_CONFIG_FILE"):
         return {}
@@ -154,8 +153,26 @@ def sandbox_plugin_settings(environ: Mapping[str, str], ports: SandboxPorts | No
             "approvers": ["U0JAMES", "U0OLIVIA"],
         },
     }
-    chosen = {name: values for name, values in candidates.items() if enabled is None or name in enabled}
-    return {"DESKMATE_PLUGIN_SETTINGS": json.dumps(chosen)} if chosen else {}
+    return {name: values for name, values in candidates.items() if enabled is None or name in enabled}
+
+
+def save_plugin_settings(app: Flask, subdomain: str, settings: Mapping[str, dict[str, Any]]) -> None:
+    """Store ``settings`` as the account's own, as ``flask breaking-news allow-origin`` and the admin pages do.
+
+    In the account's row, every process of the deployment reads them: the ``flask`` commands typed in another
+    shell as well as this server.
+
+    Raises:
+        pydantic.ValidationError: a value the plugin's settings refuse (nothing is saved for that plugin).
+    """
+    from app.api import command_context
+
+    with app.app_context():
+        for plugin, values in settings.items():
+            with command_context(plugin, subdomain) as ctx:
+                if ctx.settings is not None:
+                    type(ctx.settings).model_validate({**ctx.settings.model_dump(), **values})
+                ctx.save_settings(values)
 
 
 def fresh_sandbox_database(environ: Mapping[str, str]) -> str:
@@ -230,16 +247,15 @@ def _create_admin_token(account_id: int, name: str) -> str:
     return token
 
 
-def _configured_lines(environ: Mapping[str, str]) -> list[str]:
+def _configured_lines(settings: Mapping[str, Any]) -> list[str]:
     """What the sandbox configured in Deskmate, or why it left the plugins' settings alone."""
-    settings = json.loads(environ.get("DESKMATE_PLUGIN_SETTINGS") or "{}")
     if not settings:
         return ["  plugin settings:   yours (DESKMATE_PLUGIN_SETTINGS or DESKMATE_CONFIG_FILE); the sandbox set none"]
     lines = []
     if "sla" in settings:
         lines.append(f"  SLA alerts:        premium partners' tickets announced in {SLA_CHANNEL}")
     if "breaking_news" in settings:
-        lines.append(f"  breaking news:     incidents announced in {NEWS_CHANNEL}; the help center may show the banner")
+        lines.append(f"  incidents:         announced in {NEWS_CHANNEL}; the help center may read the banner")
     return lines
 
 
@@ -264,6 +280,7 @@ def main() -> None:
     account = sync_default_account(app, get_clock(app).now())
     public = f"http://{HOST}:{PORT}"
     token = None
+    plugin_settings: dict[str, dict[str, Any]] = {}
     if sandboxed and account is not None:
         # What an admin does once with `flask zendesk install`: groups, the webhook, and trusting the sidebar
         # app's installation (its public key), so that the workspace's signed sidebar loads.
@@ -273,6 +290,8 @@ def main() -> None:
             if step.action == "skipped" and step.what == "organization field":
                 continue  # the seeded organizations carry their partner tags already: nothing to do here
             print(f"  install: {step}")
+        plugin_settings = sandbox_plugin_settings(os.environ, ports)
+        save_plugin_settings(app, account.subdomain, plugin_settings)
         with app.app_context():
             token = _create_admin_token(account.id, "make run")
     lines = [
@@ -294,7 +313,7 @@ def main() -> None:
             f"  help center:       {ports.helpdesk_url}/hc/",
             f"  billing API:       {ports.billing_url}/customers/<email>"
             f"  (Authorization: {SANDBOX_BILLING_AUTHORIZATION}; faults and ledger under /__billing/)",
-            *_configured_lines(os.environ),
+            *_configured_lines(plugin_settings),
             "",
             "  The sandbox starts fresh at every `make run`: the helpdesk, Slack and billing emulators are seeded",
             f"  again and Deskmate's database ({SANDBOX_DATABASE}) is emptied with them, so ticket ids,",

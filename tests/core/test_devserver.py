@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
+from pydantic import ValidationError
 
-from app.devserver import SandboxPorts, fresh_sandbox_database, sandbox_plugin_settings
+from app.devserver import SandboxPorts, fresh_sandbox_database, sandbox_plugin_settings, save_plugin_settings
 
 
-def _settings(environ: dict[str, str], ports: SandboxPorts | None = None) -> dict[str, dict[str, object]]:
-    settings: dict[str, dict[str, object]] = json.loads(
-        sandbox_plugin_settings(environ, ports)["DESKMATE_PLUGIN_SETTINGS"])
-    return settings
+def _settings(environ: dict[str, str], ports: SandboxPorts | None = None) -> dict[str, dict[str, Any]]:
+    return sandbox_plugin_settings(environ, ports)
 
 
 def test_make_run_announces_premium_tickets_and_incidents_in_channels_the_slack_sandbox_has() -> None:
@@ -65,20 +65,49 @@ def test_only_enabled_plugins_get_sandbox_settings() -> None:
     assert sandbox_plugin_settings({"DESKMATE_PLUGINS": "routing,feature_requests"}) == {}
 
 
-def test_plugin_settings_from_elsewhere_are_left_whole() -> None:
+def test_plugin_settings_from_elsewhere_are_left_alone() -> None:
     assert sandbox_plugin_settings({"DESKMATE_PLUGIN_SETTINGS": "{}"}) == {}
     assert sandbox_plugin_settings({"DESKMATE_CONFIG_FILE": "deskmate.toml"}) == {}
 
 
-def test_the_sandbox_settings_start_deskmate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_sandbox_settings_are_the_accounts_own_for_every_process(app: Flask, database_url: str) -> None:
     from app import create_app
+    from app.accounts import get_account
+    from app.db import storage
+    from app.plugins import plugin_manager
+    from tests.conftest import base_config
 
-    for name, value in sandbox_plugin_settings({}).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("DESKMATE_CONFIG_FILE", raising=False)
-    monkeypatch.delenv("DESKMATE_PLUGINS", raising=False)
-    app = create_app({"database_url": f"sqlite:///{tmp_path / 'db.sqlite3'}", "embedded_worker": False})
-    assert app.config["DESKMATE"].plugin_settings["sla"]["channels"] == {"premium_partner": "#premium-partners"}
+    save_plugin_settings(app, "acme", sandbox_plugin_settings({}))
+    # Another process of the deployment (a `flask` command in another shell) reads them from the account.
+    other = create_app(base_config(database_url))
+    try:
+        with other.app_context():
+            account = get_account(_account_id(other), other)
+            assert account is not None
+            sla = plugin_manager.settings_for(other, "sla", account)
+            news = plugin_manager.settings_for(other, "breaking_news", account)
+            customer = plugin_manager.settings_for(other, "customer", account)
+    finally:
+        storage.dispose(other)
+    assert sla is not None and sla.model_dump()["channels"] == {"premium_partner": "#premium-partners"}
+    assert news is not None and news.model_dump()["allowed_origins"][0] == "http://127.0.0.1:5101"
+    assert customer is not None and customer.model_dump()["source"] == "billing"
+
+
+def test_a_sandbox_setting_the_plugin_refuses_is_not_saved(app: Flask) -> None:
+    from app.accounts import get_account
+
+    with pytest.raises(ValidationError):
+        save_plugin_settings(app, "acme", {"sla": {"channels": "#premium-partners"}})
+    account = get_account(_account_id(app), app)
+    assert account is not None and "sla" not in account.settings
+
+
+def _account_id(app: Flask) -> int:
+    from app.accounts import active_accounts
+
+    [account] = active_accounts(app)
+    return account.id
 
 
 def _database_with_accounts(path: Path, *accounts: tuple[str, str | None]) -> None:
