@@ -26,7 +26,7 @@ from app.api import (
 from plugins.routing import groups, texts
 from plugins.routing.jobs import RESOLVE_GROUPS
 from plugins.routing.models import RoutingDecision, RoutingGroup
-from plugins.routing.rules_source import RuleProblem, RulesError
+from plugins.routing.rules_source import N_, RulesError, problem_of
 from plugins.routing.rules_store import load_rules, save_rules, stored
 from plugins.routing.settings import DEFAULT_RULES_FILE, settings_of
 
@@ -45,7 +45,7 @@ def routing_page() -> Any:
         submitted = request.form.get("rules", "")
         try:
             if not submitted.strip():
-                raise RulesError([RuleProblem("(top)", "the rules are empty")])
+                raise RulesError([problem_of("(top)", N_("the rules are empty"))])
             with transaction() as session:  # committed only when the rules are valid
                 ctx = context_for("routing", account, session)
                 _, version = save_rules(session, account.id, submitted, "yaml", now=ctx.now(),
@@ -89,9 +89,10 @@ def routing_page() -> Any:
             "status": d.status,
             "status_label": texts.status_label(d.status), "decided_at": d.decided_at,
         } for d in decisions]
+    said = [texts.problem_words(problem) for problem in problems]
     return render_template("routing/admin.html", text=submitted if submitted is not None else text,
                            source=source, segments=segments, rules=rules, decisions=shown,
-                           problems=problems, texts=texts), (422 if problems else 200)
+                           problems=said, texts=texts), (422 if problems else 200)
 
 
 def _name(user: Any) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -44,11 +44,17 @@ Path = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class RuleProblem:
-    """One mistake: where (line when the source has lines, and the path) and what."""
+    """One mistake: where (line when the source has lines, and the path) and what.
+
+    ``message`` is in English (the API, logs); ``template`` and ``params`` let a page say it in the reader's
+    language (``message == template % params``; the template is marked for translation with ``N_``).
+    """
 
     path: str
     message: str
     line: int | None = None
+    template: str | None = None
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         where = f"line {self.line} ({self.path})" if self.line else self.path
@@ -64,6 +70,20 @@ class RulesError(ValueError):
     def __init__(self, problems: list[RuleProblem]) -> None:
         super().__init__("; ".join(str(problem) for problem in problems))
         self.problems = problems
+
+
+def N_(template: str) -> str:
+    """Mark a problem's template for the catalogs; it is translated when a page shows it."""
+    return template
+
+
+def problem_of(path: str, template: str, line: int | None = None, **params: Any) -> RuleProblem:
+    return RuleProblem(path, template % params, line, template, params)
+
+
+# What a list of values holds, for "x is not a valid <what>" (translated where shown).
+WHAT = {"tag": N_("tag"), "domain": N_("email domain (like partner.example)"),
+        "channel": N_("channel (web, email, api...)")}
 
 
 def _path_text(path: Path) -> str:
@@ -83,7 +103,8 @@ def load_text(text: str, fmt: str) -> tuple[Any, dict[Path, int]]:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
             problem = getattr(exc, "problem", None) or str(exc)
-            raise RulesError([RuleProblem("(syntax)", f"not valid YAML: {problem}", line)]) from None
+            raise RulesError([problem_of("(syntax)", N_("not valid YAML: %(problem)s"), line,
+                                         problem=problem)]) from None
         lines: dict[Path, int] = {}
         if node is not None:
             _yaml_lines(node, (), lines)
@@ -93,15 +114,17 @@ def load_text(text: str, fmt: str) -> tuple[Any, dict[Path, int]]:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             match = re.search(r"line (\d+)", str(exc))
-            raise RulesError([RuleProblem("(syntax)", f"not valid TOML: {exc}",
-                                          int(match.group(1)) if match else None)]) from None
+            raise RulesError([problem_of("(syntax)", N_("not valid TOML: %(problem)s"),
+                                         int(match.group(1)) if match else None, problem=str(exc))]) from None
         return data, _toml_lines(text)
     if fmt == "json":
         try:
             return json.loads(text), {}
         except json.JSONDecodeError as exc:
-            raise RulesError([RuleProblem("(syntax)", f"not valid JSON: {exc.msg}", exc.lineno)]) from None
-    raise RulesError([RuleProblem("(format)", f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")])
+            raise RulesError([problem_of("(syntax)", N_("not valid JSON: %(problem)s"), exc.lineno,
+                                         problem=exc.msg)]) from None
+    raise RulesError([problem_of("(format)", N_("unknown format %(format)r; use one of %(formats)s"),
+                                 format=fmt, formats=", ".join(FORMATS))])
 
 
 def _yaml_lines(node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
@@ -149,21 +172,22 @@ class _Checker:
         self.lines = lines
         self.problems: list[RuleProblem] = []
 
-    def problem(self, path: Path, message: str) -> None:
+    def problem(self, path: Path, template: str, **params: Any) -> None:
         line = None
         for end in range(len(path), -1, -1):  # the nearest enclosing element that has a line
             line = self.lines.get(path[:end])
             if line is not None:
                 break
-        self.problems.append(RuleProblem(_path_text(path), message, line))
+        self.problems.append(problem_of(_path_text(path), template, line, **params))
 
     def mapping(self, value: Any, path: Path, allowed: tuple[str, ...]) -> dict[str, Any] | None:
         if not isinstance(value, dict):
-            self.problem(path, f"expected a mapping of {', '.join(allowed)}")
+            self.problem(path, N_("expected a mapping of %(keys)s"), keys=", ".join(allowed))
             return None
         for key in value:
             if key not in allowed:
-                self.problem((*path, str(key)), f"unknown key {key!r}; expected one of {', '.join(allowed)}")
+                self.problem((*path, str(key)), N_("unknown key %(key)r; expected one of %(keys)s"), key=key,
+                             keys=", ".join(allowed))
         return value
 
     def string_list(self, value: Any, path: Path, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
@@ -172,14 +196,14 @@ class _Checker:
         for index, item in enumerate(items):
             where = (*path, index) if isinstance(value, list) else path
             text = normalise(item) if isinstance(item, (str, int)) and not isinstance(item, bool) else None
-            if text and what.startswith("email domain"):
+            if text and what == "domain":
                 text = text.lstrip("@")
             if not text or not pattern.match(text):
-                self.problem(where, f"{item!r} is not a valid {what}")
+                self.problem(where, N_("%(value)r is not a valid %(what)s"), value=item, what=WHAT[what])
             else:
                 out.append(text)
         if not items:
-            self.problem(path, f"give at least one {what}")
+            self.problem(path, N_("give at least one %(what)s"), what=WHAT[what])
         return tuple(out)
 
     def id_list(self, value: Any, path: Path) -> tuple[int, ...]:
@@ -189,11 +213,11 @@ class _Checker:
             where = (*path, index) if isinstance(value, list) else path
             is_id = isinstance(item, int) or (isinstance(item, str) and item.isdigit())
             if isinstance(item, bool) or not is_id:
-                self.problem(where, f"{item!r} is not an id (a positive whole number)")
+                self.problem(where, N_("%(value)r is not an id (a positive whole number)"), value=item)
             else:
                 out.append(int(item))
         if not items:
-            self.problem(path, "give at least one id")
+            self.problem(path, N_("give at least one id"))
         return tuple(out)
 
     def field_values(self, value: Any, path: Path) -> tuple[str, ...]:
@@ -202,11 +226,11 @@ class _Checker:
         for index, item in enumerate(items):
             where = (*path, index) if isinstance(value, list) else path
             if isinstance(item, (dict, list)) or item is None or normalise(item) == "":
-                self.problem(where, f"{item!r} is not a field value (text, a number or true/false)")
+                self.problem(where, N_("%(value)r is not a field value (text, a number or true/false)"), value=item)
             else:
                 out.append(normalise(item))
         if not items:
-            self.problem(path, "give at least one value")
+            self.problem(path, N_("give at least one value"))
         return tuple(out)
 
 
@@ -229,8 +253,8 @@ def build_rules(data: Any, lines: dict[Path, int] | None = None, *, version: str
     segments = _segments(check, top.get("segments"))
     default = top.get("default_segment", "user")
     if not isinstance(default, str) or default not in segments:
-        check.problem(("default_segment",), f"default segment {default!r} is not one of the segments "
-                      f"({', '.join(segments) or 'none defined'})")
+        check.problem(("default_segment",), N_("default segment %(segment)r is not one of the segments (%(known)s)"),
+                      segment=default, known=", ".join(segments) or "-")
     rules = _rules(check, top.get("rules", []), segments)
     if check.problems:
         raise RulesError(check.problems)
@@ -240,22 +264,24 @@ def build_rules(data: Any, lines: dict[Path, int] | None = None, *, version: str
 def _segments(check: _Checker, value: Any) -> dict[str, Segment]:
     segments: dict[str, Segment] = {}
     if not isinstance(value, dict) or not value:
-        check.problem(("segments",), "define at least one segment (a mapping of names to their settings)")
+        check.problem(("segments",), N_("define at least one segment (a mapping of names to their settings)"))
         return segments
     for name, spec in value.items():
         path: Path = ("segments", str(name))
         if not NAME.match(str(name)):
-            check.problem(path, f"segment name {name!r} must be lower-case letters, digits and underscores")
+            check.problem(path, N_("segment name %(name)r must be lower-case letters, digits and underscores"),
+                          name=name)
         body = check.mapping(spec if spec is not None else {}, path, SEGMENT_KEYS)
         if body is None:
             continue
         group, tier, priority = body.get("group"), body.get("tier"), body.get("priority")
         if group is not None and (not isinstance(group, str) or not group.strip()):
-            check.problem((*path, "group"), "group must be the name of a helpdesk group (or left out)")
+            check.problem((*path, "group"), N_("group must be the name of a helpdesk group (or left out)"))
         if tier is not None and not isinstance(tier, str):
-            check.problem((*path, "tier"), "tier must be text")
+            check.problem((*path, "tier"), N_("tier must be text"))
         if priority is not None and priority not in PRIORITIES:
-            check.problem((*path, "priority"), f"priority must be one of {', '.join(PRIORITIES)} or left out")
+            check.problem((*path, "priority"), N_("priority must be one of %(priorities)s or left out"),
+                          priorities=", ".join(PRIORITIES))
         tags = check.string_list(body["tags"], (*path, "tags"), TAG, "tag") if body.get("tags") else ()
         segments[str(name)] = Segment(
             name=str(name), group=group.strip() if isinstance(group, str) else None,
@@ -267,7 +293,7 @@ def _segments(check: _Checker, value: Any) -> dict[str, Segment]:
 def _rules(check: _Checker, value: Any, segments: dict[str, Segment]) -> list[Rule]:
     rules: list[Rule] = []
     if not isinstance(value, list):
-        check.problem(("rules",), "rules must be a list (first match wins)")
+        check.problem(("rules",), N_("rules must be a list (first match wins)"))
         return rules
     names: set[str] = set()
     for index, spec in enumerate(value):
@@ -277,16 +303,17 @@ def _rules(check: _Checker, value: Any, segments: dict[str, Segment]) -> list[Ru
             continue
         name, segment = body.get("name"), body.get("segment")
         if not isinstance(name, str) or not name.strip():
-            check.problem((*path, "name"), "every rule needs a name (it is shown as the reason's source)")
+            check.problem((*path, "name"), N_("every rule needs a name (it is shown as the reason's source)"))
         elif name in names:
-            check.problem((*path, "name"), f"another rule is already named {name!r}")
+            check.problem((*path, "name"), N_("another rule is already named %(name)r"), name=name)
         else:
             names.add(name)
         if segment not in segments:
-            check.problem((*path, "segment"), f"unknown segment {segment!r}; known: {', '.join(segments)}")
+            check.problem((*path, "segment"), N_("unknown segment %(segment)r; known: %(known)s"), segment=segment,
+                          known=", ".join(segments))
         conditions = _conditions(check, body, path)
         if not conditions and not any(key in body for key in ATTRIBUTES):
-            check.problem(path, "a rule needs at least one condition (organization, requester or ticket)")
+            check.problem(path, N_("a rule needs at least one condition (organization, requester or ticket)"))
         rules.append(Rule(name=str(name), segment=str(segment), conditions=tuple(conditions),
                           line=check.lines.get(path)))
     return rules
@@ -302,7 +329,7 @@ def _conditions(check: _Checker, body: dict[str, Any], path: Path) -> list[Condi
         if block is None:
             continue
         if not block:
-            check.problem(where, f"give at least one of {', '.join(attributes)}")
+            check.problem(where, N_("give at least one of %(keys)s"), keys=", ".join(attributes))
         for attribute, value in block.items():
             if attribute not in attributes:
                 continue
@@ -315,10 +342,10 @@ def _conditions(check: _Checker, body: dict[str, Any], path: Path) -> list[Condi
             elif attribute in ("id", "form", "brand"):
                 conditions.append(Condition(subject, attribute, check.id_list(value, at)))
             elif attribute == "email_domain":
-                domains = check.string_list(value, at, DOMAIN, "email domain (like partner.example)")
+                domains = check.string_list(value, at, DOMAIN, "domain")
                 conditions.append(Condition(subject, attribute, domains))
             elif attribute == "channel":
-                channels = check.string_list(value, at, NAME, "channel (web, email, api...)")
+                channels = check.string_list(value, at, NAME, "channel")
                 conditions.append(Condition(subject, attribute, channels))
             else:
                 conditions.append(Condition(subject, attribute, check.string_list(value, at, TAG, "tag")))

@@ -99,3 +99,18 @@ def note_words(notes: list[Any], fallback: str | None, group_names: Mapping[int,
         else:
             return fallback or ""
     return " ".join(said) if said else (fallback or "")
+
+
+def problem_words(problem: Any) -> str:
+    """A refused rule's problem (``rules_source.RuleProblem``) in the reader's words, with its line."""
+    if problem.template:
+        params = dict(problem.params)
+        if "what" in params:
+            params["what"] = gettext(params["what"])
+        message = gettext(problem.template) % params
+    else:
+        message = problem.message
+    if problem.line:
+        return gettext("Line %(line)s (%(path)s): %(message)s", line=problem.line, path=problem.path,
+                       message=message)
+    return gettext("%(path)s: %(message)s", path=problem.path, message=message)

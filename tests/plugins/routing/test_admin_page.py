@@ -74,11 +74,14 @@ def test_valid_rules_are_saved_and_invalid_ones_shown_back_with_their_line(clien
     refused = client.post("/admin/routing", data={"rules": broken, "csrf_token": token})
     assert refused.status_code == 422
     text = refused.get_data(as_text=True)
-    assert "line 6 (rules[0].segment): unknown segment &#39;vipp&#39;" in text
+    assert "Line 6 (rules[0].segment): unknown segment &#39;vipp&#39;; known: user, vip" in text
+    italian = client.post("/admin/routing?lang=it", data={"rules": broken, "csrf_token": token})
+    assert "Riga 6 (rules[0].segment): segmento sconosciuto &#39;vipp&#39;; noti: user, vip" in italian.get_data(
+        as_text=True)
     assert "segment: vipp" in text  # the admin's text is kept for correcting
     saved = client.post("/admin/routing", data={"rules": RULES, "csrf_token": token})
     assert saved.status_code == 302
-    assert "version 1" in client.get("/admin/routing").get_data(as_text=True)
+    assert "version 1" in client.get("/admin/routing?lang=en").get_data(as_text=True)
 
 
 def test_saving_without_the_csrf_token_is_refused(client, admin_token):
