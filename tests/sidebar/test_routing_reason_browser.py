@@ -1,6 +1,6 @@
 """In Chromium: why a ticket was routed, in the agent's language, in the real sidebar inside the sandbox workspace.
 
-Screenshots: tests/artifacts/admin/sidebar-routing-reason-{en,it}.png.
+Screenshots: tests/artifacts/admin/sidebar-routing-reason-{en,fr,it}.png.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "admin"
 
 
-def test_routing_reason_and_targets_read_in_english_and_in_italian(browser, zaf_sdk, desk, helpdesk):  # noqa: F811
+def test_routing_reason_and_targets_read_in_english_french_and_italian(browser, zaf_sdk, desk, helpdesk):  # noqa: F811
     partner = desk.ticket("ops@studio-aurora.example", "Live stream buffering on every event",
                           "Our pay-per-view stream keeps buffering since this morning.")
     viewer = desk.ticket("luca.rossi@mail.example", "Cannot download replays", "Please let me download it.")
@@ -41,6 +41,14 @@ def test_routing_reason_and_targets_read_in_english_and_in_italian(browser, zaf_
     assert "Motivo: tag dell\u2019organizzazione premium_partner" in routing, routing
     assert "organization tag" not in routing
     page.screenshot(path=str(ARTIFACTS / "sidebar-routing-reason-it.png"), full_page=True)
+    page.close()
+
+    camille = helpdesk.state.create_user({"name": "Camille Durand", "email": "camille.durand@deskmate.example",
+                                          "role": "agent", "locale": "fr"})["id"]
+    page, frame = open_sidebar(browser, zaf_sdk, f"{helpdesk.url}/agent/tickets/{partner}?as={camille}")
+    routing = frame.inner_text("[data-panel=routing]")
+    assert "Motif\u00a0: tag d\u2019organisation premium_partner" in routing, routing
+    page.screenshot(path=str(ARTIFACTS / "sidebar-routing-reason-fr.png"), full_page=True)
     page.close()
 
     page, frame = open_sidebar(browser, zaf_sdk, f"{helpdesk.url}/agent/tickets/{viewer}?as={giulia}")
