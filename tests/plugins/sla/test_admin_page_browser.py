@@ -128,3 +128,17 @@ def test_a_refused_target_keeps_what_was_typed_in_the_browser(browser, served, a
     page.context.close()
     targets = client.get("/admin/api/sla/targets", headers=admin_headers).get_json()["targets"]
     assert [(t["segment"], t["minutes"]) for t in targets] == [("premium_partner", 120), ("user", 1440)]
+
+
+@pytest.mark.hook("admin_summary")
+def test_admin_home_shows_the_sla_cards(browser, served, admin_token, waiting, clock):
+    page = signed_in_page(browser, served, admin_token, "it")
+    page.goto(f"{served}/admin/?lang=it")
+    cards = page.inner_text("main")
+    assert "Prime risposte di oggi" in cards and "In attesa di una prima risposta" in cards
+    assert "1 oltre la scadenza." in cards  # ticket 310, 10 minutes past its 90-minute target
+    page.click("text=In attesa di una prima risposta >> xpath=.. >> a")
+    page.wait_for_url("**/admin/sla#waiting")
+    page.goto(f"{served}/admin/?lang=it")
+    page.screenshot(path=str(ARTIFACTS / "home-sla-cards-it.png"), full_page=True)
+    page.context.close()
