@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_skeleton, get_day_names
 from babel.numbers import format_percent
 
 from app.api import get_locale, gettext, lazy_gettext
+from plugins.sla.settings import WEEKDAYS
 
 NONE = "\u2013"  # an en dash: no figure (yet)
 DIMENSION_LABELS = {
@@ -89,3 +90,23 @@ def day(value: date) -> str:
 def short_day(value: date) -> str:
     """A day without its year, for a chart's axis: "Nov 16", "16 nov.", "16 nov"."""
     return format_skeleton("MMMd", value, locale=_locale())
+
+
+def business_hours(hours: Any) -> str:
+    """The team's working week in the reader's words, consecutive days with the same hours joined by a dash."""
+    names = get_day_names("abbreviated", locale=_locale())
+    runs: list[tuple[int, int, str]] = []  # first day, last day, spans: consecutive days with the same hours
+    for index, day in enumerate(WEEKDAYS):
+        spans = ", ".join(span.replace("-", "\u2013") for span in hours.schedule.get(day, []))
+        if not spans:
+            continue
+        if runs and runs[-1][1] == index - 1 and runs[-1][2] == spans:
+            runs[-1] = (runs[-1][0], index, spans)
+        else:
+            runs.append((index, index, spans))
+    week = "; ".join((f"{names[first]}\u2013{names[last]}" if last > first else names[first]) + f" {spans}"
+                     for first, last, spans in runs)
+    text = gettext("Business hours: %(week)s (%(zone)s).", week=week, zone=hours.timezone)
+    if hours.holiday_country:
+        text += " " + gettext("Closed on the public holidays of %(country)s.", country=hours.holiday_country)
+    return text

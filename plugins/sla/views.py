@@ -194,7 +194,7 @@ def page() -> Any:
         "sla/report.html", report=data, report_problem=report_problem, problem=problem, rows=rows,
         confirm_empty=confirm_empty, args=request.args, dimensions=DIMENSIONS, priorities=PRIORITIES,
         waiting=waiting, waiting_count=waiting_count, segments=_known_segments(settings),
-        period=_period_words(data), texts=texts)
+        period=_period_words(data), texts=texts, business_hours=settings.business_hours)
     return html, (400 if problem or report_problem else 200)
 
 

@@ -296,3 +296,15 @@ def test_admin_home_cards_for_a_quiet_day(app, signed_in, clock):
     html = signed_in.get("/admin/?lang=fr").get_data(as_text=True)
     assert "1 ticket créé aujourd\u2019hui, aucun encore répondu ni en retard." in html
     assert "Prochaine échéance dans 1 h." in html
+
+
+def test_the_targets_say_what_business_hours_are(signed_in, client, admin_headers):
+    client.put("/admin/api/sla/targets", headers=admin_headers, json={"business_hours": {
+        "timezone": "Europe/Rome", "schedule": {"mon": ["09:00-18:00"], "tue": ["09:00-18:00"],
+                                                "wed": ["09:00-18:00"], "sat": ["10:00-13:00"]},
+        "holiday_country": "IT"}})
+    english = signed_in.get("/admin/sla?lang=en").get_data(as_text=True)
+    assert ("Business hours: Mon\u2013Wed 09:00\u201318:00; Sat 10:00\u201313:00 (Europe/Rome). "
+            "Closed on the public holidays of IT.") in english
+    italian = signed_in.get("/admin/sla?lang=it").get_data(as_text=True)
+    assert "Orario lavorativo: lun\u2013mer 09:00\u201318:00; sab 10:00\u201313:00 (Europe/Rome)." in italian
