@@ -234,7 +234,6 @@ def route_readme_ticket(run: MakeRun, page: Any, shots: Path | None) -> int:
     if shots:
         channel.screenshot(path=str(shots / "slack_premium_partners.png"))
     channel.close()
-
     return ticket_id
 
 
@@ -285,6 +284,7 @@ def check_sidebar(run: MakeRun, page: Any, ticket_id: int, incident_title: str, 
     assert frame.get_attribute("#app", "data-state") == "ready", text
     for expected in ("Premium partner", "Tier 2", "Studio Aurora", incident_title):
         assert expected in text, text
+    assert re.search(r"1 h (2\d|30) min left", text), text  # the 90-minute first-reply target, running
     if shots:
         workspace.screenshot(path=str(shots / "agent_workspace.png"))
         workspace.locator("#apps").screenshot(path=str(shots / "sidebar.png"))
@@ -326,6 +326,7 @@ def test_the_readme_walkthrough_holds_on_a_first_and_a_second_make_run(
     assert second_incident["id"] == first_incident["id"]
     make_run.stop()
 
+    context.close()
     assert not problems, problems
     for log in sorted(make_run.workdir.glob("make-run-*.log")):
         assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")
