@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..faults import drop_connection
 from .errors import ApiError
-from .state import HelpdeskState
+from .state import HelpdeskState, ReceivedApiRequest
 
 API_PREFIX = "/api/v2"
 ANONYMOUS = ("/public_key.pem",)
@@ -107,6 +107,11 @@ def _before_api() -> Response | None:
         return None
     state = _state()
     g.started = time.monotonic()
+    if state.requests_received is not None:
+        state.record_request(ReceivedApiRequest(
+            method=request.method, path=request.path, query=tuple(request.args.items(multi=True)),
+            headers=tuple(request.headers.items()), body=request.get_data(cache=True),
+            content_type=request.mimetype or None))
     state.faults.apply_latency(request.path)
     injection = state.faults.injection()
     if injection is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ..faults import Faults
@@ -45,6 +46,18 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class ReceivedApiRequest:
+    """One API request as the emulator received it (``HelpdeskState.record_requests``)."""
+
+    method: str
+    path: str  # as sent, with its `.json` if it had one
+    query: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    content_type: str | None
+
+
 class HelpdeskState(TicketsMixin, PeopleMixin, SearchMixin, EventsMixin, AutomationMixin, AppsMixin):
     """An emulated Zendesk account. Every option of `DEFAULTS` can be passed as a keyword.
 
@@ -82,7 +95,21 @@ class HelpdeskState(TicketsMixin, PeopleMixin, SearchMixin, EventsMixin, Automat
         )
         self.job_statuses = {}
         self.jobs = JobRunner(self.lock, self.job_statuses, self.clock, float(self.options["job_delay"]))
+        # Every API request as received, while recording (``record_requests``): tests check what a client sent.
+        self.requests_received: list[ReceivedApiRequest] | None = None
         self._build_account()
+
+    def record_requests(self) -> list[ReceivedApiRequest]:
+        """Start keeping every API request received (kept across ``reset``); returns the growing list."""
+        with self.lock:
+            if self.requests_received is None:
+                self.requests_received = []
+            return self.requests_received
+
+    def record_request(self, request: ReceivedApiRequest) -> None:
+        with self.lock:
+            if self.requests_received is not None:
+                self.requests_received.append(request)
 
     def _build_account(self) -> None:
         """Empty the account and create what every Zendesk account has: an admin, a brand, a form."""
