@@ -79,9 +79,18 @@ def get_targets() -> Any:
 @bp.put("/admin/api/sla/targets")
 @require_admin
 def put_targets() -> Any:
-    """Replace the account's targets and/or business hours (validated whole; nothing is stored on error)."""
+    """Replace the account's targets and/or business hours (validated whole; nothing is stored on error).
+
+    An empty list of targets stops every first-reply clock: it is refused unless ``confirm_empty`` is true.
+    """
     account = current_account()
-    result = _apply_overrides(json_body())
+    body = json_body()
+    confirm = body.pop("confirm_empty", False)
+    if body.get("targets") == [] and confirm is not True:
+        return json_error(400, "targets: an empty list stops measuring every first reply; send "
+                               "\"confirm_empty\": true with it to mean that (DELETE goes back to the "
+                               "configuration's targets)")
+    result = _apply_overrides(body)
     if not isinstance(result, SlaSettings):
         return result
     db_session().commit()

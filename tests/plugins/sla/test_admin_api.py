@@ -56,6 +56,15 @@ def test_invalid_targets_are_refused_and_nothing_is_stored(client, admin_headers
     assert client.get("/admin/api/sla/targets", headers=admin_headers).get_json()["source"] == "configuration"
 
 
+def test_an_empty_list_of_targets_needs_confirm_empty(client, admin_headers):
+    refused = client.put("/admin/api/sla/targets", json={"targets": []}, headers=admin_headers)
+    assert refused.status_code == 400 and "confirm_empty" in refused.get_json()["error"]["message"]
+    assert client.get("/admin/api/sla/targets", headers=admin_headers).get_json()["source"] == "configuration"
+    confirmed = client.put("/admin/api/sla/targets", json={"targets": [], "confirm_empty": True},
+                           headers=admin_headers)
+    assert confirmed.status_code == 200 and confirmed.get_json()["targets"] == []
+
+
 def test_targets_api_needs_an_admin_token(client):
     assert client.get("/admin/api/sla/targets").status_code == 401
     assert client.put("/admin/api/sla/targets", json={"targets": []}).status_code == 401
