@@ -26,7 +26,7 @@ from app.clock import FakeClock
 from app.db import Base, storage
 from app.webhooks import sign
 
-pytest_plugins = ["tests.sandbox_fixtures", "tests.hook_coverage"]
+pytest_plugins = ["tests.sandbox_fixtures", "tests.hook_coverage", "tests.browser"]
 
 PG_ADMIN_URL = os.environ.get("DESKMATE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 WEBHOOK_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="

@@ -20,10 +20,10 @@ from app.db import storage
 from app.effects import SLACK_POST, TICKET_UPDATE
 from app.mirror import Mirror
 from app.models import InboundEvent, WorkerHeartbeat, WorkItem
-from tests.sidebar.test_sidebar_browser import ARTIFACTS, browser, served
+from tests.sidebar.test_sidebar_browser import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.hook("admin_summary")]
-__all__ = ["browser", "served"]  # the fixtures this module reuses
+
 
 SHOTS = ARTIFACTS / "admin"
 BROWSERS = {  # language -> (the browser's locale, its timezone)

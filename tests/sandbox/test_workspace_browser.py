@@ -28,16 +28,7 @@ from sandbox.testing import (
 )
 from sandbox.zaf_sdk import SdkUnavailable, sdk_bundle
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SIDEBAR_PAGE = """<!doctype html><html><head><meta charset="utf-8"><script src="/zaf_sdk.js"></script></head>
 <body><p id="status">starting</p><script>
 var out = {};
@@ -92,18 +83,6 @@ class SidebarApp:
             )
 
         self.server = ServerThread(app)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.sidebar.test_sidebar_browser import (  # noqa: F401  (fixtures)
-    browser,
     desk,
     open_sidebar,
-    served,
     zaf_sdk,
 )
 

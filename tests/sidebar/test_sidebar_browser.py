@@ -7,23 +7,18 @@ Skips (with the reason) when /usr/bin/chromium is missing or npm cannot provide 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from sandbox.server import ServerThread
 from sandbox.zaf_sdk import SdkUnavailable, sdk_bundle
 from tests.sandbox_fixtures import Emulator
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ZAF_CDN = "https://static.zdassets.com/zendesk_app_framework_sdk/**"
 
 
@@ -35,23 +30,6 @@ def zaf_sdk() -> str:
         pytest.skip(f"zendesk_app_framework_sdk unavailable: {exc}")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def served(app: Any) -> Iterator[str]:
-    server = ServerThread(app).start()
-    yield server.url
-    server.stop()
 
 
 class Desk:

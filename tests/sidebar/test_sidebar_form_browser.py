@@ -13,10 +13,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.sidebar.test_sidebar_browser import ARTIFACTS, browser, desk, open_sidebar, served, zaf_sdk
+from tests.sidebar.test_sidebar_browser import ARTIFACTS, desk, open_sidebar, zaf_sdk
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "desk", "served", "zaf_sdk"]  # the fixtures this module reuses
+__all__ = ["desk", "zaf_sdk"]  # the fixtures this module reuses
 
 # A panel with one form of every kind of field, rendered by render.js into the sidebar page; `window.demo`
 # records what the stand-in API was sent and re-renders the panel the way a reload does.

@@ -16,10 +16,10 @@ from playwright.sync_api import expect
 
 from sandbox.zendesk.sdk import EXTENSION, LocalSdk
 from tests.sandbox_fixtures import Emulator
-from tests.sidebar.test_sidebar_browser import ARTIFACTS, ZAF_CDN, browser, desk, served, zaf_sdk
+from tests.sidebar.test_sidebar_browser import ARTIFACTS, ZAF_CDN, desk, zaf_sdk
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "desk", "served", "zaf_sdk"]  # the fixtures this module reuses
+__all__ = ["desk", "zaf_sdk"]  # the fixtures this module reuses
 
 
 def offline(route: Any) -> None:

@@ -5,7 +5,6 @@ Screenshots go to tests/artifacts/admin/ (news-en.png, news-fr.png, news-it.png,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,37 +12,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from sandbox.server import ServerThread
 from tests.conftest import ticket_event
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "admin"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 BODY = ("Live streams of pay-per-view events fail to start for some viewers.\n\n"
         "- Replays are not affected\n- Refunds are automatic\n\n"
         "Follow [the status page](https://status.example.com/live) for news.")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def served(app: Any) -> Iterator[str]:
-    server = ServerThread(app).start()
-    yield server.url
-    server.stop()
 
 
 def open_page(browser: Any, served: str, admin_token: str, language: str) -> Any:

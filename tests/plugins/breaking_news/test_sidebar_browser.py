@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.sidebar.test_sidebar_browser import ARTIFACTS, browser, desk, open_sidebar, served, zaf_sdk
+from tests.sidebar.test_sidebar_browser import ARTIFACTS, desk, open_sidebar, zaf_sdk
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "desk", "served", "zaf_sdk"]  # the fixtures this module reuses
+__all__ = ["desk", "zaf_sdk"]  # the fixtures this module reuses
 
 BODY = ("Live streams of pay-per-view events fail to start for some viewers.\n\n"
         "- Replays are **not** affected\n- Refunds are automatic\n\n"

@@ -19,9 +19,6 @@ from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 FORM_ID = 360001
 MALICIOUS_TITLE = "<img src=x onerror=\"window.__pwned='title'\"> Live streams fail"
 MALICIOUS_BODY = (
@@ -72,15 +69,6 @@ def servers(app: Flask, clock: Any) -> Iterator[tuple[str, str]]:
     yield deskmate.url, center.url
     center.stop()
     deskmate.stop()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def admin(deskmate: str, token: str, method: str, path: str, **body: Any) -> dict[str, Any]:

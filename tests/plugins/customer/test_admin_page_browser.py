@@ -7,10 +7,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.plugins.customer.test_admin_page import add_action
-from tests.sidebar.test_sidebar_browser import ARTIFACTS, browser, served
+from tests.sidebar.test_sidebar_browser import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "served"]  # the fixtures this module reuses
+
 
 TITLES = {"en": ("en-US", "Billing actions", "2 actions", "awaiting approval"),
           "fr": ("fr-FR", "Actions de facturation", "2 actions", "en attente d\u2019approbation"),

@@ -24,11 +24,11 @@ from tests.plugins.customer.actions.support import (
     action_settings,
 )
 from tests.sandbox_fixtures import wait_for
-from tests.sidebar.test_sidebar_browser import ARTIFACTS, browser, open_sidebar, served, zaf_sdk
+from tests.sidebar.test_sidebar_browser import ARTIFACTS, open_sidebar, zaf_sdk
 
 pytestmark = [pytest.mark.browser, pytest.mark.hook("sidebar_panels", "sidebar_messages", "register_routes",
                                                     "register_work_handlers", "handle_event")]
-__all__ = ["browser", "served", "zaf_sdk"]  # the fixtures this module reuses
+__all__ = ["zaf_sdk"]  # the fixtures this module reuses
 
 
 @pytest.fixture
