@@ -3,12 +3,12 @@
 ``app.devserver`` runs as ``make run`` runs it (its own process, an empty working directory, so an empty
 ``instance/``), on free ports. The ticket and the incident are the README's own ``curl`` commands, read from
 README.md, so the walkthrough and this test cannot drift apart. In Chromium: the sidebar of the routed ticket,
-the Slack channel that announced it, and the help-center banner, dismissed. The second run must keep all of it
-true: a new ticket (the same id, the sandbox being fresh) routed and announced, the old run's token refused and a
-token from ``flask tokens create`` in another shell working, the new incident's banner shown in the same browser
-that dismissed the first run's.
+the Slack channel that announced it, the help-center banner, dismissed, and Marta Rossi's refund above her limit
+approved by a lead in #billing-approvals. The second run must keep all of it true: a new ticket (the same id, the
+sandbox being fresh) routed and announced, the old run's token refused and a token from ``flask tokens create``
+in another shell working, the new incident's banner shown in the same browser that dismissed the first run's.
 
-About 35-50 s (the first run bundles Zendesk's SDK from npm into its instance/). Screenshots go to
+About 35-55 s (the first run bundles Zendesk's SDK from npm into its instance/). Screenshots go to
 tests/artifacts/walkthrough/; the README shows copies of three of them, in docs/images/
 (``DESKMATE_UPDATE_README_IMAGES=1`` copies them there after a passing run).
 """
@@ -106,6 +106,10 @@ class MakeRun:
     def slack(self) -> str:
         return f"http://127.0.0.1:{self.ports[2]}"
 
+    @property
+    def billing(self) -> str:
+        return f"http://127.0.0.1:{self.ports[3]}"
+
     def start(self) -> str:
         """Start it, wait for its screen to say it runs, and return the admin token the screen shows."""
         self.runs += 1
@@ -123,11 +127,14 @@ class MakeRun:
                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
         def screen() -> str | None:
-            assert self.process is not None and self.process.poll() is None, self.output()
+            assert self.process is not None and self.process.poll() is None, self.output()[-4000:]
             text = self.output()
             return text if "Deskmate is running." in text and "fresh" in text else None
 
-        text = wait_for("make run's start", screen, 60)
+        try:
+            text = wait_for("make run's start", screen, 60)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; its output ends with: {self.output()[-4000:]}") from None
         wait_for("Deskmate answering", lambda: self._up(self.deskmate + "/healthz"))
         match = re.search(r"admin token:\s+(dm_\S+)", text)
         assert match, text
@@ -291,6 +298,67 @@ def check_sidebar(run: MakeRun, page: Any, ticket_id: int, incident_title: str, 
     workspace.close()
 
 
+def refund_above_the_limit_approved_in_slack(run: MakeRun, page: Any, shots: Path) -> None:
+    """Marta Rossi (Tier 1, €20 a ticket) refunds a premium partner's €249 payment; James approves in Slack."""
+    billing = {"Authorization": "Bearer billing-sandbox-secret"}
+    users = run.helpdesk_get("/users.json?role=agent")["users"]
+    [marta] = [user["id"] for user in users if user["name"] == "Marta Rossi"]
+
+    def partner_payment() -> tuple[int, str] | None:
+        for ticket in run.helpdesk_get("/tickets.json?per_page=100")["tickets"]:
+            if "premium_partner" not in ticket["tags"]:
+                continue
+            email = run.helpdesk_get(f"/users/{ticket['requester_id']}.json")["user"]["email"]
+            customer = requests.get(f"{run.billing}/customers/{email}", headers=billing, timeout=10)
+            purchases = customer.json()["customer"]["purchases"] if customer.ok else []
+            if any(purchase["amount"] == 24900 for purchase in purchases):
+                return int(ticket["id"]), email
+        return None
+
+    found = partner_payment()
+    assert found, "no seeded premium partner's ticket with a €249 payment"
+    ticket_id, email = found
+    workspace = page.context.new_page()
+    workspace.set_viewport_size({"width": 1200, "height": 1000})
+    workspace.goto(f"{run.helpdesk}/agent/tickets/{ticket_id}?as={marta}")
+    frame = workspace.wait_for_selector("#sidebar-frame").content_frame()
+    frame.wait_for_selector("#app[data-state=ready]", timeout=20_000)
+    panel = frame.locator("[data-panel=customer]")
+    panel.locator("[data-deferred=ready]").wait_for(timeout=10_000)
+    form = panel.locator("[data-form=refund]")
+    form.get_by_role("button", name="Rimborsa…").click()  # Marta's sidebar speaks her Italian
+    purchase = form.get_by_role("combobox", name="Acquisto")
+    [chosen] = [label for label in purchase.locator("option").all_inner_texts() if "249" in label]
+    purchase.select_option(label=chosen)
+    form.get_by_role("combobox", name="Motivo").select_option(index=1)
+    form.get_by_role("button", name="Verifica il rimborso").click()
+    form.get_by_role("alertdialog").get_by_role("button", name="Conferma").click()
+    note = panel.locator("[data-note]")
+    note.filter(has_text="#billing-approvals").wait_for(timeout=15_000)
+
+    slack = page.context.new_page()
+    slack.set_viewport_size({"width": 1000, "height": 500})
+    slack.goto(f"{run.slack}/__sandbox/channel/billing-approvals")
+    message = slack.locator(".msg").first
+    assert "Marta Rossi asks to refund €249.00" in message.inner_text() and email in message.inner_text()
+    slack.select_option("#actor", "U0JAMES")
+    message.get_by_role("button", name="Approve").click()
+    slack.locator("#result").filter(has_text="Deskmate answered 200").wait_for(timeout=10_000)
+    slack.close()
+
+    panel.locator("[data-list=customer-actions] li").first.filter(has_text="Fatto").wait_for(timeout=20_000)
+    workspace.screenshot(path=str(shots / "billing_refund_approved.png"), full_page=True)
+    workspace.close()
+    refunds = requests.get(f"{run.billing}/__billing/ledger", headers=billing, timeout=10).json()["refunds"]
+    assert [(refund["email"], refund["amount"]) for refund in refunds] == [(email, 24900)]
+
+    def internal_note() -> list[str]:
+        comments = run.helpdesk_get(f"/tickets/{ticket_id}/comments.json")["comments"]
+        return [comment["body"] for comment in comments if not comment["public"]]
+
+    assert "Marta Rossi refunded €249.00" in wait_for("the refund's internal note", internal_note)[0]
+
+
 def test_the_readme_walkthrough_holds_on_a_first_and_a_second_make_run(
         make_run: MakeRun, browser: Any, zaf_sdk: None) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -308,6 +376,7 @@ def test_the_readme_walkthrough_holds_on_a_first_and_a_second_make_run(
     first_ticket = route_readme_ticket(make_run, page, SHOTS)
     first_incident = publish_and_dismiss_incident(make_run, first_token, page, SHOTS)
     check_sidebar(make_run, page, first_ticket, first_incident["title"], SHOTS)
+    refund_above_the_limit_approved_in_slack(make_run, page, SHOTS)
     make_run.stop()
     assert (make_run.workdir / "instance" / "deskmate.sqlite3").exists()
 
