@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ticket_event
 from tests.plugins.routing.conftest import PARTNER_REQUESTER, PREMIUM_ORG, VIEWER
-from tests.plugins.sla.test_admin_page_browser import browser, served, signed_in_page  # noqa: F401  (fixtures)
+from tests.plugins.sla.test_admin_page_browser import signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "admin"
     ("it", ["Ultime decisioni", "tag dell\u2019organizzazione premium_partner",
             "nessuna regola applicabile, quindi il segmento predefinito: Utente"]),
 ])
-def test_routing_page_in_each_language(browser, served, admin_token, post_webhook, worker,  # noqa: F811
+def test_routing_page_in_each_language(browser, served, admin_token, post_webhook, worker,
                                        known_directory, language, words):
     post_webhook(ticket_event(4101, requester_id=PARTNER_REQUESTER, organization_id=PREMIUM_ORG,
                               subject="Live stream buffering on every event"))

@@ -5,7 +5,6 @@ Screenshots go to tests/artifacts/admin/ (sla-en.png, sla-fr.png, sla-it.png, sl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,36 +14,13 @@ import pytest
 from app.accounts import active_accounts
 from app.db import storage
 from app.mirror import Mirror
-from sandbox.server import ServerThread
 from tests.plugins.sla.conftest import make_clock
 from tests.plugins.sla.test_reports import last_week  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "admin"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 PERIOD = "from=2026-11-16&to=2026-11-22&by=group"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def served(app: Any) -> Iterator[str]:
-    server = ServerThread(app).start()
-    yield server.url
-    server.stop()
 
 
 @pytest.fixture
