@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, app_clock: clock.Cloc
     app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_body_bytes * 2
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logs.configure(settings.resolved_log_format, settings.log_level)
+    logs.init_app(app)
     crypto.configure(app.config["SECRET_KEY"])
 
     clock.init_app(app, app_clock)

@@ -18,6 +18,7 @@ from slack_sdk.signature import Clock, SignatureVerifier
 from app import inbox, metrics
 from app.accounts import account_secrets, find_by_slack_team
 from app.clock import get_clock
+from app.logs import bind
 from app.web import BadField, check_storable_json, json_error, loads_strict
 
 bp = Blueprint("slack_interactions", __name__)
@@ -47,6 +48,7 @@ def interactions() -> Any:
     if account is None:
         metrics.WEBHOOKS.labels("slack_unknown_account").inc()
         return json_error(404, "no Deskmate account matches this Slack workspace")
+    bind(account=account.subdomain)
     secret = account_secrets(current_app, account.id).slack_signing_secret
     if not secret:
         return json_error(403, "Slack interactions are refused until a signing secret is configured")

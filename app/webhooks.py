@@ -27,6 +27,7 @@ from app import inbox, metrics
 from app.accounts import account_secrets, find_for_webhook
 from app.clock import get_clock
 from app.events import EventError
+from app.logs import bind, log_context
 from app.web import INTERNAL_ERROR, BadField, check_storable_json, loads_strict
 
 bp = Blueprint("webhooks", __name__)
@@ -63,15 +64,18 @@ def answer_delivery(app: Flask, headers: Headers, read_body: Callable[[int], byt
     ``read_body(n)`` reads at most ``n`` bytes of the body. The one implementation behind both ways in (the
     WSGI fast path and the Flask view).
     """
-    try:
-        stored = _verify_and_store(app, headers, read_body, subdomain)
-    except Refused as refusal:
-        metrics.WEBHOOKS.labels(refusal.result).inc()
-        app.logger.warning("webhook refused: %s", refusal.message, extra={"result": refusal.result})
-        error: dict[str, Any] = {"status": refusal.status, "message": refusal.message}
-        if refusal.field is not None:
-            error["field"] = refusal.field
-        return refusal.status, {"error": error}
+    # A scope of its own: the fast path runs outside Flask's request cycle, so the account bound once found
+    # must not outlive this delivery on the server's thread.
+    with log_context():
+        try:
+            stored = _verify_and_store(app, headers, read_body, subdomain)
+        except Refused as refusal:
+            metrics.WEBHOOKS.labels(refusal.result).inc()
+            app.logger.warning("webhook refused: %s", refusal.message, extra={"result": refusal.result})
+            error: dict[str, Any] = {"status": refusal.status, "message": refusal.message}
+            if refusal.field is not None:
+                error["field"] = refusal.field
+            return refusal.status, {"error": error}
     metrics.WEBHOOKS.labels("stored" if stored else "duplicate").inc()
     return (202, {"status": "stored"}) if stored else (200, {"status": "duplicate"})
 
@@ -90,6 +94,7 @@ def _verify_and_store(app: Flask, headers: Headers, read_body: Callable[[int], b
     account = find_for_webhook(app, headers.get("X-Zendesk-Account-Id"), subdomain)
     if account is None:
         raise Refused(404, "no Deskmate account matches this webhook", "unknown_account")
+    bind(account=account.subdomain)
     secret = account_secrets(app, account.id).webhook_secret
     if not secret:
         raise Refused(403, "webhooks are refused until a signing secret is configured for this account", "no_secret")

@@ -25,6 +25,7 @@ from app.accounts import active_accounts, get_account
 from app.clock import get_clock
 from app.db import storage
 from app.events import EventError
+from app.logs import bind, log_context
 from app.models import InboundEvent
 from app.plugins import plugin_manager
 from app.workqueue import Backoff
@@ -75,15 +76,16 @@ class EventDispatcher:
         for event_id in ids:
             if not self._still_mine(event_id):
                 continue
-            try:
-                self.handle_event(event_id)
-            except Exception as exc:
-                # Not a plugin's failure (those are isolated) but the core's, on this event: it alone is set
-                # aside, tried again later and failed for good after its attempts; the batch goes on.
-                self._core_failed(event_id, exc)
-            finally:
-                with self._held_lock:
-                    self.held.discard(event_id)
+            with log_context(event_id=event_id):  # the account and ticket are bound once the row is read
+                try:
+                    self.handle_event(event_id)
+                except Exception as exc:
+                    # Not a plugin's failure (those are isolated) but the core's, on this event: it alone is set
+                    # aside, tried again later and failed for good after its attempts; the batch goes on.
+                    self._core_failed(event_id, exc)
+                finally:
+                    with self._held_lock:
+                        self.held.discard(event_id)
         return len(ids)
 
     def renew_leases(self) -> None:
@@ -156,6 +158,7 @@ class EventDispatcher:
         if row is None or row.state != "processing" or row.locked_by != self.worker_id:
             return  # the lease was lost to another worker meanwhile
         account = get_account(row.account_id, self.app)
+        bind(account=account.subdomain if account else None, ticket_id=row.ticket_id)
         if account is None:
             row.state, row.last_error, row.processed_at = "failed", "the account is gone or inactive", self.now()
             row.locked_by, row.locked_until = None, None
@@ -224,7 +227,8 @@ class EventDispatcher:
         users: dict[int, int | None] = {}
         for account in active_accounts(self.app):
             try:
-                users[account.id] = zendesk_clients.for_account(account, self.app).own_user_id()
+                with log_context(account=account.subdomain):  # each account's look-up, whichever the event's
+                    users[account.id] = zendesk_clients.for_account(account, self.app).own_user_id()
             except RuntimeError:  # an account without helpdesk credentials: nothing of its own comes back
                 users[account.id] = None
         return users

@@ -23,6 +23,7 @@ from app.accounts import get_account
 from app.clock import get_clock
 from app.db import storage
 from app.effects import core_handlers
+from app.logs import log_context
 from app.plugins import PluginContext, plugin_manager
 from app.ratelimit import BudgetExhausted
 from app.workqueue import Backoff, BatchHandler, ClaimedItem, Done, Fail, Outcome, PermanentFailure, Retry, RetryLater
@@ -96,19 +97,26 @@ class WorkPerformer:
                 self._finish(item, Fail(reason))
             return
         owner = kind.split(".", 1)[0]
-        if isinstance(handler, BatchHandler):
-            for start in range(0, len(items), handler.max_batch):
-                chunk = self.still_mine(items[start:start + handler.max_batch])
-                outcomes = self._run(kind, account, owner, lambda ctx, chunk=chunk: handler.run(chunk, ctx), chunk)
-                for item in chunk:
-                    self._finish(item, outcomes.get(item.id, Retry("the batch handler said nothing of it")))
-        else:
-            for item in items:
-                if not self.still_mine([item]):
-                    continue
-                outcomes = self._run(kind, account, owner,
-                                     lambda ctx, item=item: {item.id: Done(handler(item, ctx))}, [item])
-                self._finish(item, outcomes[item.id])
+        with log_context(account=account.subdomain, work_kind=kind):
+            if isinstance(handler, BatchHandler):
+                for start in range(0, len(items), handler.max_batch):
+                    chunk = self.still_mine(items[start:start + handler.max_batch])
+                    # One call does the whole batch: its lines name every key (one item alone: its own key).
+                    with _item_context(chunk[0]) if len(chunk) == 1 else \
+                            log_context(work_keys=[item.key for item in chunk]):
+                        outcomes = self._run(kind, account, owner,
+                                             lambda ctx, chunk=chunk: handler.run(chunk, ctx), chunk)
+                    for item in chunk:
+                        with _item_context(item):
+                            self._finish(item, outcomes.get(item.id, Retry("the batch handler said nothing of it")))
+            else:
+                for item in items:
+                    if not self.still_mine([item]):
+                        continue
+                    with _item_context(item):
+                        outcomes = self._run(kind, account, owner,
+                                             lambda ctx, item=item: {item.id: Done(handler(item, ctx))}, [item])
+                        self._finish(item, outcomes[item.id])
 
     def _run(self, kind: str, account: Any, owner: str, call: Any, items: list[ClaimedItem]) -> dict[int, Outcome]:
         """Run a handler in a transaction of its own and turn what it raised into outcomes for its items."""
@@ -144,6 +152,13 @@ class WorkPerformer:
             self.items_done += 1
         elif state == "failed":
             log.error("work item %s (%s) failed for good: %s", item.id, item.kind, getattr(outcome, "error", ""))
+
+
+def _item_context(item: ClaimedItem) -> Any:
+    """The log context of one work item: its key and id, and its ticket when its payload names one."""
+    ticket_id = item.payload.get("ticket_id") if isinstance(item.payload, dict) else None
+    return log_context(work_key=item.key, work_item_id=item.id,
+                       ticket_id=ticket_id if isinstance(ticket_id, int) else None)
 
 
 def _core_context(app: Flask, account: Any, session: Any) -> PluginContext:
