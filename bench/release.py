@@ -1,6 +1,6 @@
 """Release benchmark: tell 1,000 requesters about a released feature, helpdesk emulator at 700 requests/min.
 
-    python -m bench.release [--requesters 1000] [--workers 2] [--rate-limit 700] [--kill-after 300]
+    python bench/release.py [--requesters 1000] [--workers 2] [--rate-limit 700] [--kill-after 300]
 
 What it does: starts the helpdesk emulator (rate limit as given), seeds one ticket per requester (a fifth
 of them with a second ticket, a tenth with every ticket closed, locales en/fr/de/es/pt), makes a throw-away
@@ -28,9 +28,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too: python bench/release.py
 
 from bench.support import ROOT, env_for, progress, scratch_postgres
 
