@@ -1,5 +1,6 @@
 # Deskmate: `make run` starts it (with the bundled helpdesk and Slack sandbox when no credentials are set),
-# `make test` runs the whole suite. Both create the virtualenv and install everything they need first.
+# `make test` runs the whole suite. Both create the virtualenv and install what they need first: `make run` the
+# runtime only (requirements.txt), `make test` the tests and tooling too (requirements-dev.txt).
 
 PYTHON ?= python3
 VENV := .venv
@@ -7,13 +8,30 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi:app
 
-.PHONY: run test lint typecheck test-sqlite test-postgresql system-deps migrate worker bench clean translations
+.PHONY: run test lint typecheck test-sqlite test-postgresql system-deps migrate worker bench clean translations lock
+
+# requirements.txt is the runtime (what `make run` and a production install get), requirements-dev.txt the
+# runtime plus the tests and tooling (`make test`); both are compiled from their .in files by `make lock`,
+# every package pinned with its hashes, and installed with --require-hashes.
+DEV_STAMP := $(VENV)/.installed-dev
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $(STAMP)
+
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
+# Recompile both lock files after changing a .in file (pip-tools in a virtualenv of its own, inside .venv).
+lock:
+	test -x $(VENV)/pip-tools/bin/pip-compile || ($(PYTHON) -m venv $(VENV)/pip-tools \
+	  && $(VENV)/pip-tools/bin/pip install --quiet pip-tools)
+	$(VENV)/pip-tools/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --output-file requirements.txt requirements.in
+	$(VENV)/pip-tools/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --output-file requirements-dev.txt requirements-dev.in
 
 # Debian's Chromium drives the browser tests (Playwright cannot download its own browser here), and wrk
 # loads the benchmarks (Noto Color Emoji draws the Slack channel view's emoji in screenshots). Installed when
@@ -59,17 +77,17 @@ worker: $(STAMP)
 
 # ruff for style and bugs; import-linter for the architecture (.importlinter: plugins reach the core only
 # through app.api, no plugin imports another, the core imports no plugin, only tests and benches the sandbox).
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-test-sqlite: $(STAMP) system-deps $(MO_FILES)
+test-sqlite: $(DEV_STAMP) system-deps $(MO_FILES)
 	DESKMATE_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q
 
-test-postgresql: $(STAMP) $(MO_FILES)
+test-postgresql: $(DEV_STAMP) $(MO_FILES)
 	DESKMATE_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q -m "not browser"
 
 test: lint typecheck test-sqlite test-postgresql
