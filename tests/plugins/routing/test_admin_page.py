@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import refresh
 
+from app.accounts import active_accounts
 from plugins.routing import texts
 from tests.conftest import ticket_event
 from tests.core.test_admin import csrf_from, sign_in
@@ -47,6 +48,8 @@ def test_decisions_show_names_local_times_and_no_server_path(app, client, admin_
     client.set_cookie("deskmate_tz", "Europe/Rome")
     page = client.get("/admin/routing").get_data(as_text=True)
     row = re.search(r'<tr data-ticket="4002">(.*?)</tr>', page, re.S).group(1)
+    helpdesk = active_accounts(app)[0].helpdesk_url
+    assert f'<a href="{helpdesk}/agent/tickets/4002" target="_blank" rel="noopener">#4002</a>' in row
     assert "ops@bigstudio.example" in row and f"Org {PREMIUM_ORG}" in row  # the mirror's names
     assert f">{PARTNER_REQUESTER}<" not in row
     assert "organization tag premium_partner" in row

@@ -238,7 +238,8 @@ def test_tickets_waiting_show_names_local_times_and_plurals(app, signed_in, cloc
                assignee_id=1000001, subject="Stream buffering")
     signed_in.set_cookie("deskmate_tz", "Europe/Rome")
     html = signed_in.get("/admin/sla").get_data(as_text=True)
-    row = re.search(r"<td>#301 Stream buffering</td>(.*?)</tr>", html, re.S).group(1)
+    link = f'<a href="{active_accounts(app)[0].helpdesk_url}/agent/tickets/301" target="_blank" rel="noopener">'
+    row = re.search(rf"<td>{re.escape(link)}#301</a> Stream buffering</td>(.*?)</tr>", html, re.S).group(1)
     assert "Marta Bianchi" in row and "Studio Aurora" in row and "Ana Agent" in row
     assert "1000070" not in html and "2000001" not in html and "1000001" not in html
     assert "Premium partner" in row and "1 h 30 min" in row
