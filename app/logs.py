@@ -1,11 +1,11 @@
 """Structured logs: one JSON object a line in production, readable lines in development.
 
 Every line carries what it is about, when that is known: the account (its subdomain), the inbound event
-(``event_id``) and its ``ticket_id``, the work item (``work_key``, ``work_item_id``, ``work_kind``). The worker
-sets them around each event and each work item with ``log_context``, the web from the request's account
-(``g.account``) or with ``bind`` where a request finds its account itself (webhooks, Slack interactions). They
-live in a ``contextvars`` variable, so each thread (and each task) has its own, and ``ContextFilter`` adds them
-to every record the handler writes, whichever library logged it.
+(``event_id``) and its ``ticket_id``, the work item (``work_key``, ``work_item_id``, ``work_kind``), the timer
+pass (``timer``). The worker sets them around each event, work item and timer pass with ``log_context``; the
+web takes the request's account (``g.account``), or ``bind`` where a request finds its account itself
+(webhooks, Slack interactions). They live in a ``contextvars`` variable, so each thread (and each task) has its
+own, and ``ContextFilter`` adds them to every record the handler writes, whichever library logged it.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class TextFormatter(logging.Formatter):
 
 
 # The context fields in the order the text format shows them.
-CONTEXT_FIELDS = ("account", "event_id", "ticket_id", "work_kind", "work_key", "work_item_id", "work_keys")
+CONTEXT_FIELDS = ("account", "event_id", "ticket_id", "work_kind", "work_key", "work_item_id", "work_keys", "timer")
 
 
 def init_app(app: Flask) -> None:

@@ -25,6 +25,7 @@ from flask import Flask
 from app.accounts import active_accounts
 from app.clock import get_clock
 from app.db import insert_for, storage, table_of
+from app.logs import log_context
 from app.models import TimerLease
 from app.plugins import Timer, plugin_manager
 
@@ -82,15 +83,17 @@ class TimerRunner:
 
     def run_timer(self, plugin: str, timer: Timer, account: Any) -> int:
         """One pass of one timer for one account; 1 if it committed, 0 if it failed (logged)."""
-        try:
-            with storage.session(self.app) as session:
-                ctx = plugin_manager.context(self.app, plugin, account, session)
-                ok, _ = plugin_manager.call_isolated(self.app, f"timer:{timer.name}", plugin, timer.run, ctx=ctx)
-                if not ok:
-                    session.rollback()
-        except Exception:
-            log.exception("timer %s of %s could not commit", timer.name, plugin)
-            return 0
+        with log_context(account=account.subdomain, timer=f"{plugin}:{timer.name}"):
+            try:
+                with storage.session(self.app) as session:
+                    ctx = plugin_manager.context(self.app, plugin, account, session)
+                    ok, _ = plugin_manager.call_isolated(self.app, f"timer:{timer.name}", plugin, timer.run,
+                                                         ctx=ctx)
+                    if not ok:
+                        session.rollback()
+            except Exception:
+                log.exception("timer %s of %s could not commit", timer.name, plugin)
+                return 0
         return 1
 
     def scheduled_pass(self, plugin: str, timer: Timer) -> int:

@@ -1,4 +1,4 @@
-"""A plugin for the log-context tests: it logs while handling an event and while doing its work items."""
+"""A plugin for the log-context tests: it logs while handling an event, doing its work items and on a timer."""
 
 from __future__ import annotations
 
@@ -27,6 +27,17 @@ def say(item, ctx):
 def run_batch(items, ctx):
     log.info("a batch of %d", len(items))
     return {item.id: Done({}) for item in items}
+
+
+def tidy(ctx):
+    log.info("tidying up")
+
+
+@hookimpl
+def register_timers():
+    from app.plugins import Timer
+
+    return [Timer("tidy", 60, tidy)]
 
 
 @hookimpl

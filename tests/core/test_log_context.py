@@ -98,6 +98,12 @@ def test_a_work_items_lines_carry_its_key(app, post_webhook, worker, json_log):
     assert "work_key" not in batch and batch["account"] == "acme"
 
 
+def test_a_timer_pass_lines_carry_its_account_and_timer(app, worker, json_log):
+    assert worker.run_timers({"tidy"}) == 1
+    (line,) = json_log.saying("tidying up")
+    assert (line["account"], line["timer"]) == ("acme", "logging_plugin:tidy")
+
+
 def test_a_web_requests_lines_carry_its_account(app, client, admin_token, json_log):
     @require_admin
     def probe() -> Any:
