@@ -1,4 +1,5 @@
-"""Operator commands: ``flask db``, ``worker``, ``accounts``, ``tokens``, ``work``, ``zendesk``, ``slack``."""
+"""Operator commands: ``flask db``, ``worker``, ``accounts``, ``tokens``, ``work``, ``events``, ``zendesk``,
+``slack``."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from flask.cli import AppGroup
 from rich.console import Console
 from rich.table import Table
 
-from app import install, workqueue
+from app import inbox, install, workqueue
 from app.accounts import sync_default_account, upsert_account
 from app.clock import get_clock
 from app.db import rowcount, storage
-from app.models import Account, ApiToken, WorkItem
+from app.models import Account, ApiToken, InboundEvent, WorkItem
 from app.plugins import plugin_manager
 from app.web import hash_token
 
@@ -25,6 +26,8 @@ db_cli = AppGroup("db", help="Database migrations.")
 accounts_cli = AppGroup("accounts", help="Helpdesk accounts served by this deployment.")
 tokens_cli = AppGroup("tokens", help="Admin API tokens.")
 work_cli = AppGroup("work", help="Work items (side effects): inspect and retry.")
+events_cli = AppGroup("events", help="Inbound events (webhooks, Slack clicks, plugin events): inspect and retry.")
+EVENT_STATES = ("pending", "processing", "done", "failed")
 notices_cli = AppGroup("notices", help="Requester notices: what was told to whom, and retries.")
 
 
@@ -187,6 +190,36 @@ def work_retry(ids: tuple[int, ...], subdomain: str | None) -> None:
     click.echo(f"{count} work item(s) will be tried again")
 
 
+@events_cli.command("list")
+@click.option("--state", type=click.Choice(EVENT_STATES), default="failed", show_default=True)
+@click.option("--limit", type=int, default=50, show_default=True)
+def events_list(state: str, limit: int) -> None:
+    """List inbound events in a state (failed ones by default), newest first, with the plugins that failed."""
+    table = Table("id", "account", "type", "ticket", "attempts", "plugins", "last error")
+    with storage.session() as session:
+        events = session.scalars(sa.select(InboundEvent).where(InboundEvent.state == state)
+                                 .order_by(InboundEvent.id.desc()).limit(limit))
+        for event in events:
+            table.add_row(str(event.id), str(event.account_id), event.event_type, str(event.ticket_id or ""),
+                          str(event.attempts), ", ".join(event.pending_plugins or []), (event.last_error or "")[:80])
+        counts = dict(session.execute(sa.select(InboundEvent.state, sa.func.count())
+                                      .where(InboundEvent.state != "done").group_by(InboundEvent.state)).tuples().all())
+    Console().print(table)
+    click.echo("  ".join(f"{name}: {counts.get(name, 0)}" for name in ("pending", "processing", "failed")))
+
+
+@events_cli.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--account", "subdomain")
+def events_retry(ids: tuple[int, ...], subdomain: str | None) -> None:
+    """Queue failed events (the listed ones, or all of the account's) again, for the plugins that failed."""
+    account_id = _account_id(subdomain)
+    with storage.session() as session:
+        count = inbox.retry_failed(session, account_id=account_id, event_ids=list(ids) or None,
+                                   now=get_clock().now())
+    click.echo(f"{count} event(s) will be handled again")
+
+
 @notices_cli.command("summary")
 @click.option("--subject", "subject_key", help="Only notices about this subject (e.g. feature_request:42).")
 @click.option("--state", type=click.Choice(["delivered", "pending", "failed", "cancelled"]),
@@ -263,7 +296,7 @@ def purge_command(days: float | None, dry_run: bool, subdomain: str | None) -> N
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, accounts_cli, tokens_cli, work_cli, notices_cli):
+    for group in (db_cli, accounts_cli, tokens_cli, work_cli, events_cli, notices_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
     app.cli.add_command(purge_command)

@@ -189,3 +189,24 @@ def test_claimed_events_keep_their_lease_while_the_worker_lives(app, worker, clo
     clock.advance(seconds=20)  # the keeper stopped (the worker died): the leases lapse
     assert other.handle_events() == 3
     assert all(e.state == "done" for e in zendesk_events(app).values())
+
+
+def test_failed_events_are_listed_and_retried_from_the_command_line(app, post_webhook, worker, clock, account_id):
+    """``flask events list`` and ``flask events retry``: what an operator without the admin pages uses."""
+    sample_plugin.failures["handle_event"] = True
+    assert post_webhook(ticket_event(71)).status_code == 202
+    for _ in range(MAX_ATTEMPTS):
+        worker.handle_events()
+        clock.advance(hours=1)
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["events", "list"])
+    assert listed.exit_code == 0, listed.output
+    failed = zendesk_events(app)[71]
+    assert failed.state == "failed"
+    assert f"│ {failed.id} " in listed.output and "failed: 1" in listed.output  # (narrow columns wrap the rest)
+    assert runner.invoke(args=["events", "retry", "999999"]).output.strip() == "0 event(s) will be handled again"
+    sample_plugin.failures.clear()
+    assert runner.invoke(args=["events", "retry"]).output.strip() == "1 event(s) will be handled again"
+    assert worker.handle_events() == 1
+    assert zendesk_events(app)[71].state == "done"
+    assert "failed: 0" in runner.invoke(args=["events", "list"]).output
