@@ -217,7 +217,9 @@ def test_in_the_workspace_an_italian_tier1_refund_above_the_limit_waits_for_a_le
     assert "customer.approve" not in json.dumps(posted["blocks"])
     slack.goto(f"{slack_emulator.url}/__sandbox/channel/billing-approvals?static=1")
     answered = slack.locator(".msg").first
-    expect(answered).to_contain_text(f"Approved by @lena and done by the billing system: reference {made['id']}.")
+    # The channel view renders the mention as Slack does: the lead's name, not their id.
+    expect(answered).to_contain_text(
+        f"Approved by @Lena Lead and done by the billing system: reference {made['id']}.")
     expect(answered.get_by_role("button")).to_have_count(0)
     slack.screenshot(path=str(ARTIFACTS / "customer-actions-8-slack-approved.png"), full_page=True)
     [internal] = wait_for(lambda: notes(helpdesk, ticket), message="the internal note")
