@@ -44,9 +44,6 @@ README_IMAGES = {"agent_workspace.png": "walkthrough_sidebar.png",
                  "slack_premium_partners.png": "walkthrough_slack.png",
                  "help_center_banner.png": "walkthrough_banner.png"}
 SHOTS = ARTIFACTS / "walkthrough"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 DESKMATE_USER = "deskmate-bot@deskmate-sandbox.example"
 T = TypeVar("T")
 
@@ -186,18 +183,6 @@ def zaf_sdk() -> None:
         sdk_bundle(ARTIFACTS / "zaf_sdk")
     except SdkUnavailable as exc:
         pytest.skip(f"zendesk_app_framework_sdk unavailable: {exc}")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
