@@ -35,3 +35,15 @@ def served(app: Any) -> Iterator[str]:
     server = ServerThread(app).start()
     yield server.url
     server.stop()
+
+
+def admin_page(browser: Any, served: str, admin_token: str, language: str) -> Any:
+    """A new browser page of an admin in Rome reading ``language``, signed in through the login form."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Rome",
+                                  locale={"en": "en-GB", "fr": "fr-FR", "it": "it-IT"}[language])
+    page = context.new_page()
+    page.goto(f"{served}/admin/login?lang={language}")
+    page.fill("#token", admin_token)
+    page.click("button.primary")
+    page.wait_for_url(f"{served}/admin/**")
+    return page

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser import admin_page
 from tests.conftest import ticket_event
 
 pytestmark = pytest.mark.browser
@@ -23,13 +24,7 @@ BODY = ("Live streams of pay-per-view events fail to start for some viewers.\n\n
 
 
 def open_page(browser: Any, served: str, admin_token: str, language: str) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Rome",
-                                  locale={"en": "en-GB", "fr": "fr-FR", "it": "it-IT"}[language])
-    page = context.new_page()
-    page.goto(f"{served}/admin/login?lang={language}")
-    page.fill("#token", admin_token)
-    page.click("button.primary")
-    page.wait_for_url(f"{served}/admin/**")
+    page = admin_page(browser, served, admin_token, language)
     page.goto(f"{served}/admin/news?lang={language}")
     return page
 

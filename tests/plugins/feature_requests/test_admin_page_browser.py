@@ -8,13 +8,13 @@ feature-request-<language>.png for one request, feature-request-link-error-<lang
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from app.db import storage
 from app.mirror import Mirror
+from tests.browser import admin_page
 
 pytestmark = pytest.mark.browser
 
@@ -50,17 +50,6 @@ def demand(app, account_id, clock, api, new_request, routed, worker):
     return offline
 
 
-def sign_in(browser: Any, served: str, admin_token: str, language: str) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Rome",
-                                  locale={"en": "en-GB", "fr": "fr-FR", "it": "it-IT"}[language])
-    page = context.new_page()
-    page.goto(f"{served}/admin/login?lang={language}")
-    page.fill("#token", admin_token)
-    page.click("button.primary")
-    page.wait_for_url(f"{served}/admin/**")
-    return page
-
-
 @pytest.mark.parametrize(("language", "words"), [
     ("en", {"count": "2 requests", "people": "3 requesters", "no_ticket": "The helpdesk has no ticket 999999. "
             "Check the number.", "link": "Link ticket", "saved": "Changelog saved.", "save": "Save changelog"}),
@@ -72,7 +61,7 @@ def sign_in(browser: Any, served: str, admin_token: str, language: str) -> Any:
             "link": "Collega il ticket", "saved": "Note di rilascio salvate.", "save": "Salva le note di rilascio"}),
 ])
 def test_the_feature_request_pages_in_chromium(browser, served, admin_token, helpdesk, demand, language, words):
-    page = sign_in(browser, served, admin_token, language)
+    page = admin_page(browser, served, admin_token, language)
     page.goto(f"{served}/admin/feature-requests")
     expect(page.locator("main")).to_contain_text(words["count"])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ import pytest
 from app.accounts import active_accounts
 from app.db import storage
 from app.mirror import Mirror
+from tests.browser import admin_page
 from tests.plugins.sla.conftest import make_clock
 from tests.plugins.sla.test_reports import last_week  # noqa: F401  (a fixture)
 
@@ -39,20 +40,8 @@ def waiting(app, last_week):  # noqa: F811
                requester_id=1000071, subject="Cannot download replays")
 
 
-def signed_in_page(browser: Any, served: str, admin_token: str, language: str) -> Any:
-    """A new browser page of an admin in Rome reading ``language``, signed in through the login form."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Rome",
-                                  locale={"en": "en-GB", "fr": "fr-FR", "it": "it-IT"}[language])
-    page = context.new_page()
-    page.goto(f"{served}/admin/login?lang={language}")
-    page.fill("#token", admin_token)
-    page.click("button.primary")
-    page.wait_for_url(f"{served}/admin/**")
-    return page
-
-
 def open_page(browser: Any, served: str, admin_token: str, language: str) -> Any:
-    page = signed_in_page(browser, served, admin_token, language)
+    page = admin_page(browser, served, admin_token, language)
     page.goto(f"{served}/admin/sla?{PERIOD}&lang={language}")
     page.wait_for_function("document.querySelector('img.sla-chart').complete")
     return page
@@ -108,7 +97,7 @@ def test_a_refused_target_keeps_what_was_typed_in_the_browser(browser, served, a
 
 @pytest.mark.hook("admin_summary")
 def test_admin_home_shows_the_sla_cards(browser, served, admin_token, waiting, clock):
-    page = signed_in_page(browser, served, admin_token, "it")
+    page = admin_page(browser, served, admin_token, "it")
     page.goto(f"{served}/admin/?lang=it")
     cards = page.inner_text("main")
     assert "Prime risposte di oggi" in cards and "In attesa di una prima risposta" in cards
