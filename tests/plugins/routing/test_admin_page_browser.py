@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import admin_page
 from tests.conftest import ticket_event
 from tests.plugins.routing.conftest import PARTNER_REQUESTER, PREMIUM_ORG, VIEWER
-from tests.plugins.sla.test_admin_page_browser import signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +32,7 @@ def test_routing_page_in_each_language(browser, served, admin_token, post_webhoo
                               subject="Live stream buffering on every event"))
     post_webhook(ticket_event(4102, requester_id=VIEWER, subject="Cannot download replays"))
     worker.handle_events()
-    page = signed_in_page(browser, served, admin_token, language)
+    page = admin_page(browser, served, admin_token, language)
     page.goto(f"{served}/admin/routing?lang={language}")
     text = page.inner_text("main")
     for word in words:
